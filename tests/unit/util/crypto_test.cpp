@@ -25,3 +25,26 @@ TEST(Crypto, Base64AndMd5) {
     EXPECT_EQ(util::base64("hello"), "aGVsbG8=");
     EXPECT_EQ(util::base64(util::md5("")), "1B2M2Y8AsgTpgAmY7PhCfg==");
 }
+
+#include <fstream>
+
+#include "util/error.hpp"
+#include "util/fs.hpp"
+#include "util/magic.hpp"
+
+TEST(Magic, DescribesElfAndText) {
+    util::TempDir dir("magic-test");
+    auto txt = dir.path() / "a.txt";
+    std::ofstream(txt) << "hello world\n";
+    EXPECT_NE(util::describe_file(txt).find("text"), std::string::npos);
+    EXPECT_NE(util::describe_file("/bin/sh").find("ELF"), std::string::npos);
+    EXPECT_THROW(util::describe_file(dir.path() / "missing"), util::Error);
+}
+
+TEST(Fs, AtomicWriteReplacesContent) {
+    util::TempDir dir("fs-test");
+    auto p = dir.path() / "f";
+    util::write_file_atomic(p, "one");
+    util::write_file_atomic(p, "two");
+    EXPECT_EQ(util::read_file(p), "two");
+}
