@@ -24,7 +24,7 @@ namespace karton::json {
 
 // JsonError: text that is not JSON in Python's dialect (message has byte offset and reason).
 class JsonError : public util::InputError {
-public:
+  public:
     using util::InputError::InputError;
 };
 
@@ -36,7 +36,7 @@ using Array = std::vector<Value>;
 // Object is an insertion-ordered JSON object (Python dict semantics: unique keys, set()
 // replaces the value in place, keeping the original position).
 class Object {
-public:
+  public:
     using Entry = std::pair<std::string, Value>;
     Object() = default;
     Object(std::initializer_list<Entry> init);
@@ -61,8 +61,16 @@ public:
     auto begin() { return entries_.begin(); }
     auto end() { return entries_.end(); }
     const std::vector<Entry>& entries() const { return entries_; }
+    // reserve pre-allocates room for `n` entries.
+    void reserve(std::size_t n) { entries_.reserve(n); }
+    // append_unchecked appends without the duplicate check; the caller guarantees `key` is not
+    // present yet (used by the parser and serializers building fresh objects).
+    void append_unchecked(std::string key, Value value);
 
-private:
+    // Equality ignores entry order (dict semantics); values compare with Value::operator==.
+    bool operator==(const Object& o) const;
+
+  private:
     std::vector<Entry> entries_;
 };
 
@@ -75,7 +83,7 @@ struct BigInt {
 
 // Value is one JSON value.
 class Value {
-public:
+  public:
     enum class Type { Null, Bool, Int, BigInt, Float, String, Array, Object };
 
     Value() : v_(nullptr) {}
@@ -119,9 +127,8 @@ public:
     // Structural identity: same type and same content (1 != 1.0 here; see python_equal).
     bool operator==(const Value& o) const = default;
 
-private:
-    std::variant<std::nullptr_t, bool, std::int64_t, BigInt, double, std::string, Array, Object>
-        v_;
+  private:
+    std::variant<std::nullptr_t, bool, std::int64_t, BigInt, double, std::string, Array, Object> v_;
 };
 
 // type_name returns "null", "bool", "int", "float", "str", "list" or "dict" (Python names).
@@ -144,6 +151,12 @@ struct DumpOptions {
 // dump writes Python's json.dumps text: ", " and ": " separators, ASCII-only output with
 // lower-case \uXXXX escapes (surrogate pairs above U+FFFF), Python float repr, NaN/Infinity.
 std::string dump(const Value& v, DumpOptions opts = {});
+
+// dump_to appends dump(v, opts) to `out` (avoids a temporary when building larger texts).
+void dump_to(std::string& out, const Value& v, DumpOptions opts = {});
+
+// dump_string_to appends the JSON string literal for `s` (json.dumps rules) to `out`.
+void dump_string_to(std::string& out, std::string_view s);
 
 // python_float_repr formats a double exactly as Python's repr(float) (spec §3).
 std::string python_float_repr(double d);
