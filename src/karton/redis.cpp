@@ -446,6 +446,13 @@ Reply Connection::command(const std::vector<std::string_view>& argv) {
     return r;
 }
 
+Reply Connection::receive() {
+    if (!ctx_) {
+        throw RedisIoError("Redis receive: connection is broken");
+    }
+    return read_reply("receive");
+}
+
 std::vector<Reply> Connection::pipeline(const std::vector<std::vector<std::string>>& commands) {
     ensure_connected();
     for (const auto& c : commands) {

@@ -137,6 +137,11 @@ class Connection {
     void scan(std::string_view pattern, const std::function<void(const std::string&)>& on_key,
               unsigned count = 0);
 
+    // receive reads the next reply the server pushes without a request: messages after
+    // (P)SUBSCRIBE, lines after MONITOR. Waits up to the socket timeout, then throws
+    // RedisIoError (the connection is then broken). Send the subscription with command().
+    Reply receive();
+
     // reconnect drops the current socket and connects again, retrying with backoff until
     // success, `max_attempts`, or `cancelled()` returning true. Throws RedisIoError when it
     // gives up.
