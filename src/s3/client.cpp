@@ -514,6 +514,20 @@ std::string S3Client::get_object_range(const std::string& bucket, const std::str
         fail(call, resp);
     }
     if (resp.status == 206) {
+        // Compat: s3rver answers "bytes=0-0" with the whole object; never return more than asked.
+        std::string content_range = header(resp, "content-range");
+        if (content_range.rfind("bytes " + std::to_string(first) + "-", 0) != 0) {
+            throw S3Error({.operation = call.operation,
+                           .status = resp.status,
+                           .code = "InvalidResponse",
+                           .message = "asked for " + range + ", got Content-Range '" +
+                                      content_range.substr(0, 64) + "'",
+                           .bucket = bucket,
+                           .key = key});
+        }
+        if (last && resp.body.size() > *last - first + 1) {
+            resp.body.resize(static_cast<size_t>(*last - first + 1));
+        }
         return std::move(resp.body);
     }
     // A server that ignores Range sends the whole object (200): cut the range out.
