@@ -1,0 +1,22 @@
+/* elf_memhog — containment ground truth: allocates and touches memory in 16 MiB steps up to
+ * argv[1] MiB (default 4096), printing "allocated N MiB" after each step, then sleeps 60 s. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int main(int argc, char** argv) {
+    long limit = argc > 1 ? atol(argv[1]) : 4096;
+    setvbuf(stdout, NULL, _IONBF, 0);
+    for (long mib = 16; mib <= limit; mib += 16) {
+        char* p = malloc(16L << 20);
+        if (p == NULL) {
+            printf("malloc failed at %ld MiB\n", mib);
+            break;
+        }
+        memset(p, 0xAB, 16L << 20);
+        printf("allocated %ld MiB\n", mib);
+    }
+    sleep(60);
+    return 0;
+}
