@@ -145,7 +145,7 @@ struct S3Client::Call {
     std::map<std::string, std::string> query{};  // decoded; an empty value sends "?name"
     std::map<std::string, std::string> headers{};
     std::string_view body{};
-    std::function<BodyReader()> make_reader{};  // streaming body, fresh for every attempt
+    BodySource make_reader{};  // streaming body, reopened for every attempt
     uint64_t body_size = 0;
     std::string payload_hash{};  // required with make_reader; computed from body otherwise
     std::function<BodySink()> make_sink{};  // 2xx body consumer, fresh for every attempt
@@ -222,7 +222,7 @@ HttpResponse S3Client::execute(const Call& call) {
                         .url = url,
                         .headers = std::move(sig.headers),
                         .body = call.body,
-                        .read_body = call.make_reader ? call.make_reader() : BodyReader{},
+                        .open_body = call.make_reader,
                         .body_size = call.body_size,
                         .sink = call.make_sink ? call.make_sink() : BodySink{},
                         .max_body_bytes = call.max_body_bytes,

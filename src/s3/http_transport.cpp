@@ -38,7 +38,8 @@ struct Exchange {
     const HttpRequest* request = nullptr;
     HttpResponse* response = nullptr;
     uint64_t body_offset = 0;  // bytes of an in-memory body already handed to curl
-    uint64_t streamed = 0;     // bytes produced by read_body so far
+    BodyReader reader{};       // current reader from request->open_body
+    uint64_t streamed = 0;     // bytes produced by `reader` so far
     bool status_known = false;
     bool use_sink = false;
     bool over_limit = false;
@@ -49,13 +50,13 @@ size_t read_cb(char* buf, size_t size, size_t nitems, void* userdata) {
     auto* ex = static_cast<Exchange*>(userdata);
     size_t max = size * nitems;
     try {
-        if (ex->request->read_body) {
+        if (ex->request->open_body) {
             uint64_t left = ex->request->body_size - ex->streamed;
             size_t want = static_cast<size_t>(std::min<uint64_t>(max, left));
             if (want == 0) {
                 return 0;
             }
-            size_t n = ex->request->read_body(buf, want);
+            size_t n = ex->reader(buf, want);
             if (n == 0 || n > want) {
                 throw util::Error("request body ended after " + std::to_string(ex->streamed) +
                                   " of " + std::to_string(ex->request->body_size) + " bytes");
@@ -71,6 +72,26 @@ size_t read_cb(char* buf, size_t size, size_t nitems, void* userdata) {
     } catch (...) {
         ex->callback_error = std::current_exception();
         return CURL_READFUNC_ABORT;
+    }
+}
+
+// libcurl rewinds the body when it must send it again; only a rewind to the start is possible.
+int seek_cb(void* userdata, curl_off_t offset, int origin) {
+    auto* ex = static_cast<Exchange*>(userdata);
+    if (origin != SEEK_SET || offset != 0) {
+        return CURL_SEEKFUNC_CANTSEEK;
+    }
+    try {
+        if (ex->request->open_body) {
+            ex->reader = ex->request->open_body();
+            ex->streamed = 0;
+        } else {
+            ex->body_offset = 0;
+        }
+        return CURL_SEEKFUNC_OK;
+    } catch (...) {
+        ex->callback_error = std::current_exception();
+        return CURL_SEEKFUNC_FAIL;
     }
 }
 
@@ -172,7 +193,7 @@ HttpResponse CurlTransport::perform(const HttpRequest& req) {
     DRAK_SET_OPT(h, CURLOPT_HEADERFUNCTION, header_cb);
     DRAK_SET_OPT(h, CURLOPT_HEADERDATA, &ex);
 
-    uint64_t body_size = req.read_body ? req.body_size : req.body.size();
+    uint64_t body_size = req.open_body ? req.body_size : req.body.size();
     bool has_body = req.method == "PUT" || req.method == "POST";
     if (req.method == "HEAD") {
         DRAK_SET_OPT(h, CURLOPT_NOBODY, 1L);
@@ -192,6 +213,11 @@ HttpResponse CurlTransport::perform(const HttpRequest& req) {
     if (has_body) {
         DRAK_SET_OPT(h, CURLOPT_READFUNCTION, read_cb);
         DRAK_SET_OPT(h, CURLOPT_READDATA, &ex);
+        DRAK_SET_OPT(h, CURLOPT_SEEKFUNCTION, seek_cb);
+        DRAK_SET_OPT(h, CURLOPT_SEEKDATA, &ex);
+        if (req.open_body) {
+            ex.reader = req.open_body();
+        }
     }
 
     internal::CurlSlistPtr headers;

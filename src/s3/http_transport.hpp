@@ -19,6 +19,10 @@ namespace s3 {
 // (0 only at the end). It may throw; the request then fails with that exception.
 using BodyReader = std::function<size_t(char* buf, size_t max)>;
 
+// BodySource opens the request body from its start; the transport calls it once per exchange
+// and again whenever libcurl must resend the body (e.g. a reused connection was closed).
+using BodySource = std::function<BodyReader()>;
+
 // BodySink receives the response body of a 2xx response in pieces. It may throw.
 using BodySink = std::function<void(std::string_view chunk)>;
 
@@ -31,9 +35,10 @@ struct HttpRequest {
     std::string method{};  // GET, HEAD, PUT, POST, DELETE
     std::string url{};
     std::map<std::string, std::string> headers{};  // sent as given (Host comes from the URL)
-    // Request body: `body` from memory, or `read_body` streaming exactly `body_size` bytes.
+    // Request body: `body` from memory, or readers from `open_body` streaming exactly
+    // `body_size` bytes.
     std::string_view body{};
-    BodyReader read_body{};
+    BodySource open_body{};
     uint64_t body_size = 0;
     // Response body: handed to `sink` for 2xx responses when set; otherwise (and for every
     // non-2xx answer) kept in HttpResponse::body, at most `max_body_bytes` bytes.
@@ -58,7 +63,7 @@ struct HttpResponse {
 };
 
 // HttpTransport performs HTTP exchanges. Implementations report network failures in
-// HttpResponse::error and rethrow exceptions raised by BodyReader/BodySink callbacks.
+// HttpResponse::error and rethrow exceptions raised by BodySource/BodyReader/BodySink callbacks.
 class HttpTransport {
   public:
     virtual ~HttpTransport() = default;

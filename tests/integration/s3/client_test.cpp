@@ -158,6 +158,25 @@ TEST_F(S3ClientTest, MissingKeyAndMissingBucket) {
         }
     }
     EXPECT_FALSE(c->head_object("t-no-such-bucket", "k").has_value());
+
+    // A failed download reports the precise error and leaves nothing behind.
+    try {
+        c->download_file(b, "nope", tmp_.path() / "out.bin");
+        FAIL() << "expected NoSuchKey";
+    } catch (const s3::S3Error& e) {
+        EXPECT_EQ(e.code(), "NoSuchKey");
+    }
+    EXPECT_TRUE(std::filesystem::is_empty(tmp_.path()));
+}
+
+TEST_F(S3ClientTest, EmptyFileRoundTrip) {
+    auto c = client(options());
+    std::string b = bucket(*c);
+    auto src = tmp_.path() / "empty";
+    util::write_file_atomic(src, "");
+    EXPECT_EQ(c->put_file(b, "empty", src), util::to_hex(util::md5("")));
+    EXPECT_EQ(c->download_file(b, "empty", tmp_.path() / "empty.out"), 0u);
+    EXPECT_EQ(util::read_file(tmp_.path() / "empty.out"), "");
 }
 
 TEST_F(S3ClientTest, StreamsTwentyMegabyteFileUpAndDown) {

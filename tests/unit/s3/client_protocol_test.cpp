@@ -25,10 +25,11 @@ class ScriptedTransport final : public s3::HttpTransport {
 
     s3::HttpResponse perform(const s3::HttpRequest& r) override {
         Seen s{r.method, r.url, r.headers, std::string(r.body)};
-        if (r.read_body) {
+        if (r.open_body) {
+            s3::BodyReader read = r.open_body();
             std::string buf(4096, '\0');
             size_t n;
-            while (s.body.size() < r.body_size && (n = r.read_body(buf.data(), buf.size())) > 0) {
+            while (s.body.size() < r.body_size && (n = read(buf.data(), buf.size())) > 0) {
                 s.body.append(buf.data(), n);
             }
         }
