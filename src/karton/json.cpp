@@ -176,6 +176,13 @@ const std::string& Value::as_string() const {
     return std::get<std::string>(v_);
 }
 
+std::string& Value::as_string() {
+    if (!is_string()) {
+        type_mismatch("str", type());
+    }
+    return std::get<std::string>(v_);
+}
+
 const Array& Value::as_array() const {
     if (!is_array()) {
         type_mismatch("list", type());
@@ -1016,6 +1023,10 @@ std::string dump(const Value& v, DumpOptions opts) {
 void dump_to(std::string& out, const Value& v, DumpOptions opts) { dump_value(out, v, opts); }
 
 void dump_string_to(std::string& out, std::string_view s) { dump_string(out, s); }
+
+void dump_object_to(std::string& out, const Object& o, DumpOptions opts) {
+    dump_object(out, o, opts);
+}
 
 std::string python_float_repr(double d) {
     if (std::isnan(d)) {

@@ -119,6 +119,7 @@ class Value {
     double as_float() const;  // Int and Float (and Bool) convert; BigInt converts lossy
     const BigInt& as_bigint() const;
     const std::string& as_string() const;
+    std::string& as_string();
     const Array& as_array() const;
     Array& as_array();
     const Object& as_object() const;
@@ -154,6 +155,9 @@ std::string dump(const Value& v, DumpOptions opts = {});
 
 // dump_to appends dump(v, opts) to `out` (avoids a temporary when building larger texts).
 void dump_to(std::string& out, const Value& v, DumpOptions opts = {});
+
+// dump_object_to appends the text of object `o` to `out` (same rules as dump).
+void dump_object_to(std::string& out, const Object& o, DumpOptions opts = {});
 
 // dump_string_to appends the JSON string literal for `s` (json.dumps rules) to `out`.
 void dump_string_to(std::string& out, std::string_view s);
