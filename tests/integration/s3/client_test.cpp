@@ -369,3 +369,50 @@ TEST(S3ClientNoServer, StoppedServerGivesNetworkErrorAfterRetries) {
 }
 
 }  // namespace
+
+namespace {
+
+// CurlTransport on its own (s3rver serves unsigned requests too).
+TEST(CurlTransport, BodyLimitSinkErrorsAndHeaders) {
+    test_support::S3Server server;
+    s3::S3Client c(s3::Options{.endpoint = server.endpoint(),
+                               .access_key = server.access_key(),
+                               .secret_key = server.secret_key(),
+                               .max_retries = 0});
+    c.create_bucket("t-transport");
+    std::string data(2 * 1024 * 1024, 'x');
+    c.put_object("t-transport", "k", data);
+
+    s3::CurlTransport t;
+    std::string url = server.endpoint() + "/t-transport/k";
+    s3::HttpResponse r = t.perform({.method = "GET", .url = url, .max_body_bytes = 1024});
+    EXPECT_FALSE(r.ok());
+    EXPECT_TRUE(r.body_truncated);
+    EXPECT_NE(r.error.find("exceeds 1024 bytes"), std::string::npos);
+
+    size_t got = 0;
+    r = t.perform(
+        {.method = "GET", .url = url, .sink = [&got](std::string_view c) { got += c.size(); }});
+    EXPECT_TRUE(r.ok());
+    EXPECT_EQ(got, data.size());
+    EXPECT_TRUE(r.body.empty());
+    EXPECT_EQ(r.headers.at("content-length"), std::to_string(data.size()));
+
+    // An exception thrown by the sink reaches the caller; the handle stays usable.
+    EXPECT_THROW(t.perform({.method = "GET",
+                            .url = url,
+                            .sink = [](std::string_view) { throw util::Error("disk full"); }}),
+                 util::Error);
+    // Error bodies never go to the sink.
+    r = t.perform({.method = "GET",
+                   .url = server.endpoint() + "/t-transport/missing",
+                   .sink = [](std::string_view) { ADD_FAILURE() << "sink got an error body"; }});
+    EXPECT_EQ(r.status, 404);
+    EXPECT_NE(r.body.find("NoSuchKey"), std::string::npos);
+
+    r = t.perform({.method = "GET", .url = "http://127.0.0.1:1/x"});
+    EXPECT_EQ(r.status, 0);
+    EXPECT_FALSE(r.error.empty());
+}
+
+}  // namespace
