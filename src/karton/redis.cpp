@@ -400,7 +400,7 @@ void Connection::reconnect(const std::function<bool()>& cancelled) {
 
 void Connection::ensure_connected() {
     if (!ctx_) {
-        reconnect();
+        reconnect(cancel_);
     }
 }
 

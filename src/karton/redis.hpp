@@ -142,6 +142,10 @@ class Connection {
     // RedisIoError (the connection is then broken). Send the subscription with command().
     Reply receive();
 
+    // set_cancel installs the predicate that stops the automatic reconnection done before a
+    // command on a broken connection (e.g. a service's "stop requested" flag). Empty = never.
+    void set_cancel(std::function<bool()> cancelled) { cancel_ = std::move(cancelled); }
+
     // reconnect drops the current socket and connects again, retrying with backoff until
     // success, `max_attempts`, or `cancelled()` returning true. Throws RedisIoError when it
     // gives up.
@@ -162,6 +166,7 @@ class Connection {
 
     RedisOptions options_;
     ContextPtr ctx_;
+    std::function<bool()> cancel_;
 };
 
 // client_name_with_info builds the extended client name of §2.1:
