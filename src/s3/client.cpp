@@ -1,6 +1,7 @@
 #include "s3/client.hpp"
 
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -103,8 +104,25 @@ void pwrite_all(int fd, std::string_view data, uint64_t offset) {
     }
 }
 
-std::string hash_region(int fd, uint64_t offset, uint64_t length) {
+struct MdCtxDeleter {
+    void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+};
+using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxDeleter>;
+
+// RegionDigests are the two digests S3 wants for a body: SHA-256 (hex, x-amz-content-sha256)
+// and MD5 (base64, Content-MD5 like the reference SDK).
+struct RegionDigests {
+    std::string sha256_hex;
+    std::string md5_base64;
+};
+
+// digest_region hashes `length` bytes of a file at `offset` in one pass of bounded memory.
+RegionDigests digest_region(int fd, uint64_t offset, uint64_t length) {
     util::Sha256Stream sha;
+    MdCtxPtr md5(EVP_MD_CTX_new());
+    if (!md5 || EVP_DigestInit_ex(md5.get(), EVP_md5(), nullptr) != 1) {
+        throw util::Error("EVP_DigestInit_ex(md5) failed");
+    }
     std::string buf(kIoBuffer, '\0');
     uint64_t done = 0;
     while (done < length) {
@@ -114,9 +132,17 @@ std::string hash_region(int fd, uint64_t offset, uint64_t length) {
             throw util::Error("upload file shrank while it was read");
         }
         sha.update(std::string_view(buf.data(), n));
+        if (EVP_DigestUpdate(md5.get(), buf.data(), n) != 1) {
+            throw util::Error("EVP_DigestUpdate(md5) failed");
+        }
         done += n;
     }
-    return sha.hex_digest();
+    unsigned char out[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (EVP_DigestFinal_ex(md5.get(), out, &len) != 1) {
+        throw util::Error("EVP_DigestFinal_ex(md5) failed");
+    }
+    return {sha.hex_digest(), util::base64(std::string_view(reinterpret_cast<char*>(out), len))};
 }
 
 BodyReader region_reader(int fd, uint64_t offset, uint64_t length) {
@@ -358,13 +384,15 @@ std::string S3Client::put_file(const std::string& bucket, const std::string& key
             return upload_multipart(bucket, key, fd.get(), size);
         }
         int raw = fd.get();
+        RegionDigests digests = digest_region(raw, 0, size);
         Call call{.operation = "PutObject",
                   .method = "PUT",
                   .bucket = bucket,
                   .key = key,
+                  .headers = {{"Content-MD5", digests.md5_base64}},
                   .make_reader = [raw, size] { return region_reader(raw, 0, size); },
                   .body_size = size,
-                  .payload_hash = hash_region(raw, 0, size)};
+                  .payload_hash = digests.sha256_hex};
         HttpResponse resp = execute(call);
         if (!resp.ok()) {
             fail(call, resp);
@@ -420,14 +448,16 @@ std::string S3Client::upload_multipart(const std::string& bucket, const std::str
     int number = 1;
     for (uint64_t offset = 0; offset < size; offset += part, ++number) {
         uint64_t len = std::min(part, size - offset);
+        RegionDigests digests = digest_region(fd, offset, len);
         Call call{.operation = "UploadPart",
                   .method = "PUT",
                   .bucket = bucket,
                   .key = key,
                   .query = {{"partNumber", std::to_string(number)}, {"uploadId", upload_id}},
+                  .headers = {{"Content-MD5", digests.md5_base64}},
                   .make_reader = [fd, offset, len] { return region_reader(fd, offset, len); },
                   .body_size = len,
-                  .payload_hash = hash_region(fd, offset, len)};
+                  .payload_hash = digests.sha256_hex};
         HttpResponse r = execute(call);
         if (!r.ok()) {
             fail(call, r);

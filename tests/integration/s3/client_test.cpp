@@ -189,6 +189,7 @@ TEST_F(S3ClientTest, StreamsTwentyMegabyteFileUpAndDown) {
 
     c->put_file(b, "big/file.bin", src);
     EXPECT_EQ(count("PUT", "/big/file.bin"), 1u);  // below the multipart threshold: one PUT
+    EXPECT_EQ(sent_.back().headers.at("Content-MD5"), util::base64(util::md5(data)));
 
     auto dst = tmp_.path() / "dst.bin";
     EXPECT_EQ(c->download_file(b, "big/file.bin", dst), data.size());
