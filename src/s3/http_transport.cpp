@@ -13,15 +13,6 @@ namespace s3 {
 
 namespace {
 
-void global_init_once() {
-    static std::once_flag once;
-    static CURLcode result = CURLE_OK;
-    std::call_once(once, [] { result = curl_global_init(CURL_GLOBAL_DEFAULT); });
-    if (result != CURLE_OK) {
-        throw util::Error(std::string("curl_global_init failed: ") + curl_easy_strerror(result));
-    }
-}
-
 template <typename T>
 void set_opt(CURL* h, CURLoption opt, T value, const char* name) {
     CURLcode rc = curl_easy_setopt(h, opt, value);
@@ -156,12 +147,23 @@ size_t header_cb(char* data, size_t size, size_t nitems, void* userdata) {
 
 }  // namespace
 
+void curl_global_setup() {
+    static std::once_flag once;
+    static CURLcode result = CURLE_OK;
+    // curl_global_cleanup is deliberately never called: other libraries may still use libcurl
+    // during static destruction.
+    std::call_once(once, [] { result = curl_global_init(CURL_GLOBAL_DEFAULT); });
+    if (result != CURLE_OK) {
+        throw util::Error(std::string("curl_global_init failed: ") + curl_easy_strerror(result));
+    }
+}
+
 struct CurlTransport::Impl {
     internal::CurlPtr handle;
 };
 
 CurlTransport::CurlTransport() : impl_(std::make_unique<Impl>()) {
-    global_init_once();
+    curl_global_setup();
     impl_->handle.reset(curl_easy_init());
     if (!impl_->handle) {
         throw util::Error("curl_easy_init failed");

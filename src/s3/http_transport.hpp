@@ -70,8 +70,13 @@ class HttpTransport {
     virtual HttpResponse perform(const HttpRequest& request) = 0;
 };
 
+// curl_global_setup runs curl_global_init exactly once per process (later calls are no-ops).
+// House rule 7: call it from main before starting threads; CurlTransport's constructor calls it
+// too, so programs that do not are still correct. Throws util::Error when libcurl fails.
+void curl_global_setup();
+
 // CurlTransport is HttpTransport over one reused libcurl easy handle (keep-alive). Calls are
-// serialised by a mutex. curl_global_init runs once per process on first construction.
+// serialised by a mutex. Construction calls curl_global_setup().
 // Throws util::Error when libcurl cannot be initialised or rejects an option.
 class CurlTransport final : public HttpTransport {
   public:
