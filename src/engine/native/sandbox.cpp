@@ -302,6 +302,11 @@ void write_all_fd(int fd, const void* data, std::size_t n) {
             child_fail(err_fd, "drop privileges", "", errno);
         }
     }
+    // Changing credentials cleared the parent-death signal; pid 1 must die with the helper
+    // (and so with the engine) even when the engine is SIGKILLed.
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) {
+        child_fail(err_fd, "pdeathsig", "", errno);
+    }
     if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
         child_fail(err_fd, "no_new_privs", "", errno);
     }
