@@ -185,6 +185,8 @@ std::string attribute_failed_line(std::string_view raw) {
 
 SplitStats split_log_file(const std::filesystem::path& log, const std::filesystem::path& out_dir,
                           const Options& options) {
+    // A parse_errors.log from an earlier run would otherwise survive a clean re-split.
+    std::filesystem::remove(out_dir / "parse_errors.log");
     Splitter splitter(out_dir, options);
     internal::LineCallbacks cb;
     cb.on_line = [&](std::string_view line, bool nl) { splitter.on_line(line, nl); };

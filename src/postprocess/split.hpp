@@ -12,7 +12,8 @@
 namespace postprocess {
 
 // Splits `log` into `out_dir`/<plugin>.log and `out_dir`/parse_errors.log. Existing outputs
-// are replaced (never followed if they are symlinks). Does not delete `log`.
+// are replaced (never followed if they are symlinks); a stale parse_errors.log is removed.
+// Does not delete `log`.
 // Throws util::SystemError on I/O failure.
 SplitStats split_log_file(const std::filesystem::path& log, const std::filesystem::path& out_dir,
                           const Options& options);
