@@ -117,6 +117,21 @@ static int shellcode(void) {
     return r;
 }
 
+static LONG CALLBACK on_exception(EXCEPTION_POINTERS* info) {
+    if (info->ExceptionRecord->ExceptionCode == 0xE0D7A001) {
+        return EXCEPTION_CONTINUE_EXECUTION;
+    }
+    return EXCEPTION_CONTINUE_SEARCH;
+}
+
+static void exception(void) {
+    /* A first-chance software exception with a recognisable code, handled by a VEH. */
+    PVOID h = AddVectoredExceptionHandler(1, on_exception);
+    RaiseException(0xE0D7A001, 0, 0, NULL);
+    RemoveVectoredExceptionHandler(h);
+    printf("exception handled\n");
+}
+
 int main(int argc, char** argv) {
     setvbuf(stdout, NULL, _IONBF, 0);
     if (argc > 1 && strcmp(argv[1], "child") == 0) {
@@ -125,6 +140,7 @@ int main(int argc, char** argv) {
     }
     files();
     registry();
+    exception();
     child();
     if (argc > 1 && strcmp(argv[1], "--no-network") == 0) {
         printf("network skipped\n");
