@@ -74,7 +74,16 @@ bool transient(const HttpResponse& r) {
     if (!r.error.empty()) {
         return !r.body_truncated;
     }
-    return r.status == 500 || r.status == 502 || r.status == 503 || r.status == 504;
+    if (r.status == 500 || r.status == 502 || r.status == 503 || r.status == 504 ||
+        r.status == 429) {
+        return true;
+    }
+    // S3 closes idle uploads with 400 RequestTimeout; the AWS SDKs retry it too.
+    if (r.status == 400) {
+        auto err = internal::parse_error(r.body);
+        return err && err->code == "RequestTimeout";
+    }
+    return false;
 }
 
 // pread_full reads exactly `len` bytes at `offset` or throws.

@@ -43,8 +43,8 @@ struct Options {
     uint64_t download_chunk = kDefaultDownloadChunk;
     // get_object refuses bodies larger than this (use download_file).
     uint64_t max_in_memory_object = kDefaultMaxInMemoryObject;
-    // Transient failures (no answer, HTTP 500/502/503/504) are retried this many times with
-    // exponential backoff starting at retry_delay. 0 disables retries.
+    // Transient failures (no answer, HTTP 429/500/502/503/504, 400 RequestTimeout) are retried this
+    // many times with exponential backoff starting at retry_delay. 0 disables retries.
     int max_retries = kDefaultMaxRetries;
     std::chrono::milliseconds retry_delay = kDefaultRetryDelay;
     std::chrono::milliseconds connect_timeout = HttpRequest::kDefaultConnectTimeout;

@@ -95,11 +95,12 @@ TEST_F(S3ClientUnit, RetriesTransientFailuresThenSucceeds) {
     auto c = make(3);
     script_.push_back(s3::HttpResponse{.error = "Couldn't connect to server"});
     script_.push_back(answer(503, error_xml("SlowDown")));
+    script_.push_back(answer(400, error_xml("RequestTimeout")));
     script_.push_back(answer(200, "data"));
     EXPECT_EQ(c.get_object("b", "k"), "data");
-    EXPECT_EQ(seen_.size(), 3u);
+    EXPECT_EQ(seen_.size(), 4u);
     // Every attempt is signed afresh with a new date.
-    EXPECT_NE(seen_[0].headers.at("X-Amz-Date"), seen_[2].headers.at("X-Amz-Date"));
+    EXPECT_NE(seen_[0].headers.at("X-Amz-Date"), seen_[3].headers.at("X-Amz-Date"));
 }
 
 TEST_F(S3ClientUnit, NoRetryWhenDisabledOrNotTransient) {
