@@ -364,6 +364,11 @@ void Connection::connect_once() {
     append({"PING"});
     Reply pong = read_reply("PING");
     if (pong.is_error()) {
+        if (pong.str.starts_with("LOADING") || pong.str.starts_with("BUSY") ||
+            pong.str.starts_with("MASTERDOWN")) {
+            // A server still starting up is a transient condition: retry like an I/O error.
+            fail_io("Redis PING: " + pong.str);
+        }
         throw RedisReplyError("Redis PING: " + pong.str);
     }
 }
