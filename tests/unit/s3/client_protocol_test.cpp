@@ -8,6 +8,7 @@
 
 #include "s3/sigv4.hpp"
 #include "util/crypto.hpp"
+#include "util/fs.hpp"
 
 namespace {
 
@@ -280,6 +281,94 @@ TEST_F(S3ClientUnit, RejectsBadConfigurationAndNames) {
     EXPECT_THROW(c.list_objects_v2_page("b", "", "", 0), s3::S3Error);
     EXPECT_THROW(c.put_file("b", "k", "/nonexistent/file"), s3::S3Error);
     EXPECT_TRUE(seen_.empty());  // nothing was sent
+}
+
+class S3ClientMultipart : public S3ClientUnit {
+  protected:
+    s3::S3Client make_mp() {
+        return s3::S3Client(s3::Options{.endpoint = "http://h:9000",
+                                        .access_key = "AK",
+                                        .secret_key = "SK",
+                                        .multipart_threshold = 1024,
+                                        .part_size = s3::Options::kMinPartSize,
+                                        .max_retries = 0},
+                            std::make_unique<ScriptedTransport>(script_, seen_), clock_);
+    }
+    std::filesystem::path file(size_t size) {
+        auto p = dir_.path() / "f.bin";
+        std::string data(size, '\0');
+        for (size_t i = 0; i < size; ++i) data[i] = static_cast<char>(i * 7);
+        util::write_file_atomic(p, data);
+        data_ = data;
+        return p;
+    }
+    util::TempDir dir_{"drak-s3-unit"};
+    std::string data_;
+};
+
+TEST_F(S3ClientMultipart, PartsAreStreamedAndCompleted) {
+    auto c = make_mp();
+    auto p = file(s3::Options::kMinPartSize + 10);
+    script_.push_back(answer(200,
+                             "<InitiateMultipartUploadResult><UploadId>U1</UploadId>"
+                             "</InitiateMultipartUploadResult>"));
+    script_.push_back(answer(200, "", {{"etag", "\"e1\""}}));
+    script_.push_back(answer(200, "", {{"etag", "\"e2\""}}));
+    script_.push_back(answer(200,
+                             "<CompleteMultipartUploadResult><ETag>\"all-2\"</ETag>"
+                             "</CompleteMultipartUploadResult>"));
+    EXPECT_EQ(c.put_file("b", "k", p), "all-2");
+    ASSERT_EQ(seen_.size(), 4u);
+    EXPECT_EQ(seen_[0].url, "http://h:9000/b/k?uploads");
+    EXPECT_EQ(seen_[1].url, "http://h:9000/b/k?partNumber=1&uploadId=U1");
+    EXPECT_EQ(seen_[1].body, data_.substr(0, s3::Options::kMinPartSize));
+    EXPECT_EQ(seen_[1].headers.at("X-Amz-Content-SHA256"), util::sha256_hex(seen_[1].body));
+    EXPECT_EQ(seen_[1].headers.at("Content-MD5"), util::base64(util::md5(seen_[1].body)));
+    EXPECT_EQ(seen_[2].body, data_.substr(s3::Options::kMinPartSize));
+    EXPECT_EQ(seen_[3].url, "http://h:9000/b/k?uploadId=U1");
+    EXPECT_NE(seen_[3].body.find("<Part><PartNumber>1</PartNumber><ETag>\"e1\"</ETag></Part>"
+                                 "<Part><PartNumber>2</PartNumber><ETag>\"e2\"</ETag></Part>"),
+              std::string::npos);
+}
+
+TEST_F(S3ClientMultipart, FailedPartAbortsTheUpload) {
+    auto c = make_mp();
+    auto p = file(s3::Options::kMinPartSize + 10);
+    script_.push_back(answer(200,
+                             "<InitiateMultipartUploadResult><UploadId>U2</UploadId>"
+                             "</InitiateMultipartUploadResult>"));
+    script_.push_back(answer(500, error_xml("InternalError")));
+    script_.push_back(answer(204));
+    try {
+        c.put_file("b", "k", p);
+        FAIL();
+    } catch (const s3::S3Error& e) {
+        EXPECT_EQ(e.operation(), "UploadPart");
+        EXPECT_EQ(e.code(), "InternalError");
+    }
+    ASSERT_EQ(seen_.size(), 3u);
+    EXPECT_EQ(seen_[2].method, "DELETE");
+    EXPECT_EQ(seen_[2].url, "http://h:9000/b/k?uploadId=U2");
+}
+
+TEST_F(S3ClientMultipart, CompleteWithErrorBodyIsAFailure) {
+    auto c = make_mp();
+    auto p = file(2048);
+    script_.push_back(answer(200,
+                             "<InitiateMultipartUploadResult><UploadId>U3</UploadId>"
+                             "</InitiateMultipartUploadResult>"));
+    script_.push_back(answer(200, "", {{"etag", "\"e1\""}}));
+    // S3 may answer 200 and put the error in the body of CompleteMultipartUpload.
+    script_.push_back(answer(200, error_xml("InternalError")));
+    script_.push_back(answer(204));
+    try {
+        c.put_file("b", "k", p);
+        FAIL();
+    } catch (const s3::S3Error& e) {
+        EXPECT_EQ(e.code(), "InvalidResponse");
+        EXPECT_NE(std::string(e.what()).find("InternalError"), std::string::npos);
+    }
+    EXPECT_EQ(seen_.back().method, "DELETE");
 }
 
 }  // namespace
