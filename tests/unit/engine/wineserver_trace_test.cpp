@@ -1,0 +1,198 @@
+// Unit tests for engine/native/wineserver_trace: real `wineserver -f -d1` lines (Wine 8.0,
+// a mingw sample that writes, renames and deletes a file, sets a registry value, starts
+// cmd.exe and exits with 3) -> procmon/filetracer/regmon records (spec §2.1, §2.3, §2.6).
+#include "engine/native/wineserver_trace.hpp"
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "util/clock.hpp"
+#include "util/fs.hpp"
+
+namespace engine::native {
+namespace {
+
+const char* const kTrace =
+    R"TRACE(0024: init_first_thread( unix_pid=4509, unix_tid=4509, debug_level=0, reply_fd=7, wait_fd=9 )
+0024: init_first_thread() = 0 { pid=0020, tid=0024, server_start=1dd7e175abffe68 (-0.2466800), session_id=00000001, info_size=0, machines={8664,014c} }
+0024: create_key( access=02000000, options=00000000, objattr={rootdir=0000,attributes=000000c0,sd={},name=L"\\Registry\\User\\S-1-5-21-0-0-0-1000"}, class=L"" )
+0024: create_key() = OBJECT_NAME_EXISTS { hkey=0028 }
+0024: create_file( access=40100080, sharing=00000000, create=5, options=00000060, attrs=00000000, objattr={rootdir=0000,attributes=00000040,sd={},name=L"\\??\\C:\\users\\user\\Desktop\\dropped.txt"}, filename="/home/user/.wine/dosdevices/c:/users/user/Desktop/dropped.txt" )
+0024: create_file() = 0 { handle=0030 }
+0024: create_key( access=000f003f, options=00000000, objattr={rootdir=0028,attributes=000000c0,sd={},name=L"Software\\DrakTest"}, class=L"" )
+0024: create_key() = 0 { hkey=0030 }
+0024: set_key_value( hkey=0030, type=1, namelen=6, name=L"Run", data={65,00,76,00,69,00,6c,00,2e,00,65,00,78,00,65,00,00,00} )
+0024: set_key_value() = 0
+0024: create_file( access=00110000, sharing=00000007, create=1, options=00000020, attrs=00000000, objattr={rootdir=0000,attributes=00000040,sd={},name=L"\\??\\C:\\users\\user\\Desktop\\dropped.txt"}, filename="/home/user/.wine/dosdevices/c:/users/user/Desktop/dropped.txt" )
+0024: create_file() = 0 { handle=0030 }
+0024: set_fd_name_info( handle=0030, rootdir=0000, namelen=70, link=0, replace=0, name=L"\\??\\C:\\users\\user\\Desktop\\moved.txt", filename="/home/user/.wine/dosdevices/c:/users/user/Desktop/moved.txt" )
+0024: set_fd_name_info() = 0
+0024: create_file( access=00110000, sharing=00000007, create=1, options=00001040, attrs=00000000, objattr={rootdir=0000,attributes=00000040,sd={},name=L"\\??\\C:\\users\\user\\Desktop\\moved.txt"}, filename="/home/user/.wine/dosdevices/c:/users/user/Desktop/moved.txt" )
+0024: create_file() = 0 { handle=0030 }
+0024: new_process( token=0000, debug=0000, parent_process=0000, flags=00000000, socket_fd=15, access=001fffff, machine=0000, info_size=308, handles_size=0, jobs_size=0, objattr={rootdir=0000,attributes=00000000,sd={},name=L""}, handles={}, jobs={}, info={debug_flags=0,console_flags=0,console=fffffffc,hstdin=0008,hstdout=000c,hstderr=0010,x=0,y=0,xsize=0,ysize=0,xchars=0,ychars=0,attribute=00,flags=0,show=0,curdir=L"unix\\tmp\\sbx\\",dllpath=L"",imagepath=L"C:\\windows\\system32\\cmd.exe",cmdline=L"C:\\windows\\system32\\cmd.exe /c echo child",title=L"C:\\windows\\system32\\cmd.exe",desktop=L"",shellinfo=L"",runtime=L""}, env=L"USER=user\0" )
+0024: new_process() = 0 { info=0034, pid=00e4, handle=0038 }
+00e8: init_first_thread( unix_pid=4751, unix_tid=4751, debug_level=0, reply_fd=5, wait_fd=7 )
+00e8: init_first_thread() = 0 { pid=00e4, tid=00e8, server_start=1dd7e175abffe68 (-7.3222820), session_id=00000001, info_size=3108, machines={8664,014c} }
+0024: terminate_process( handle=0000, exit_code=3 )
+0024: terminate_process() = 0 { self=1 }
+0024: terminate_process( handle=ffffffff, exit_code=3 )
+0024: terminate_process() = 0 { self=1 }
+0020: *process killed*
+)TRACE";
+
+std::vector<nlohmann::json> run(ProcessTable& table, bool tree_only = true) {
+    util::TempDir dir("wst");
+    util::FixedStepClock clock(1700000000.0, 0.125);
+    std::vector<nlohmann::json> out;
+    {
+        RecordWriter writer(dir.path() / "drakmon.log", clock);
+        WineserverTraceOptions opt;
+        opt.first_image = "C:\\users\\user\\Desktop\\hello.exe";
+        opt.first_command_line = "C:\\users\\user\\Desktop\\hello.exe";
+        opt.sample_tree_only = tree_only;
+        WineserverTrace trace(writer, table, opt);
+        std::istringstream in(kTrace);
+        std::string line;
+        while (std::getline(in, line)) {
+            trace.feed_line(line);
+        }
+        EXPECT_EQ(trace.first_pid(), 0x20);
+    }
+    std::istringstream log(util::read_file(dir.path() / "drakmon.log"));
+    std::string line;
+    while (std::getline(log, line)) {
+        out.push_back(nlohmann::json::parse(line));
+    }
+    return out;
+}
+
+const nlohmann::json* find(const std::vector<nlohmann::json>& recs, const std::string& method,
+                           const std::string& key, const std::string& value) {
+    for (const auto& r : recs) {
+        if (r["Method"] == method && r.contains(key) && r[key] == value) {
+            return &r;
+        }
+    }
+    return nullptr;
+}
+
+TEST(WineserverTrace, FileRecords) {
+    ProcessTable table;
+    auto recs = run(table);
+    auto* created =
+        find(recs, "NtCreateFile", "FileName", "\\??\\C:\\users\\user\\Desktop\\dropped.txt");
+    ASSERT_NE(created, nullptr);
+    EXPECT_EQ((*created)["Plugin"], "filetracer");
+    EXPECT_EQ((*created)["PID"], 0x20);
+    EXPECT_EQ((*created)["TID"], 0x24);
+    EXPECT_EQ((*created)["ProcessName"], "C:\\users\\user\\Desktop\\hello.exe");
+    EXPECT_EQ((*created)["FileHandle"], "0x30");
+    EXPECT_EQ((*created)["ObjectAttributes"], "OBJ_CASE_INSENSITIVE");
+    EXPECT_EQ((*created)["DesiredAccess"], "GENERIC_WRITE | SYNCHRONIZE | FILE_READ_ATTRIBUTES");
+    EXPECT_EQ((*created)["ShareAccess"], "(null)");
+    EXPECT_EQ((*created)["CreateDisposition"], "FILE_OVERWRITE_IF");
+    EXPECT_EQ((*created)["CreateOptions"],
+              "FILE_SYNCHRONOUS_IO_NONALERT | FILE_NON_DIRECTORY_FILE");
+    EXPECT_EQ((*created)["Status"], "SUCCESS");
+
+    auto* renamed = find(recs, "NtSetInformationFile", "Operation", "FileRenameInformation");
+    ASSERT_NE(renamed, nullptr);
+    EXPECT_EQ((*renamed)["FileSrc"], "\\??\\C:\\users\\user\\Desktop\\dropped.txt");
+    EXPECT_EQ((*renamed)["FileDst"], "\\??\\C:\\users\\user\\Desktop\\moved.txt");
+    EXPECT_EQ((*renamed)["FileHandle"], "0x30");
+
+    auto* deleted = find(recs, "NtSetInformationFile", "Operation", "FileDispositionInformation");
+    ASSERT_NE(deleted, nullptr);
+    EXPECT_EQ((*deleted)["FileName"], "\\??\\C:\\users\\user\\Desktop\\moved.txt");
+}
+
+TEST(WineserverTrace, RegistryRecords) {
+    ProcessTable table;
+    auto recs = run(table);
+    auto* created = find(recs, "NtCreateKey", "Key",
+                         "\\REGISTRY\\USER\\S-1-5-21-0-0-0-1000\\Software\\DrakTest");
+    ASSERT_NE(created, nullptr);
+    EXPECT_TRUE((*created)["ValueName"].is_null());
+    EXPECT_TRUE((*created)["Value"].is_null());
+    auto* set = find(recs, "NtSetValueKey", "ValueName", "Run");
+    ASSERT_NE(set, nullptr);
+    EXPECT_EQ((*set)["Plugin"], "regmon");
+    EXPECT_EQ((*set)["Key"], "\\REGISTRY\\USER\\S-1-5-21-0-0-0-1000\\Software\\DrakTest");
+    EXPECT_EQ((*set)["Value"], "evil.exe");
+}
+
+TEST(WineserverTrace, ProcessRecordsAndTable) {
+    ProcessTable table;
+    auto recs = run(table);
+    auto* child =
+        find(recs, "NtCreateUserProcess", "ImagePathName", "C:\\windows\\system32\\cmd.exe");
+    ASSERT_NE(child, nullptr);
+    EXPECT_EQ((*child)["PID"], 0x20);
+    EXPECT_EQ((*child)["NewPid"], 0xe4);
+    EXPECT_EQ((*child)["Status"], "0x0");
+    EXPECT_EQ((*child)["NewProcessHandle"], "0x38");
+    // CommandLine carries DRAKVUF's C-escaping (backslashes doubled).
+    EXPECT_EQ((*child)["CommandLine"], "C:\\\\windows\\\\system32\\\\cmd.exe /c echo child");
+
+    auto* term = find(recs, "NtTerminateProcess", "ExitStatus", "0x3");
+    ASSERT_NE(term, nullptr);
+    EXPECT_EQ((*term)["ExitPid"], 0);
+    EXPECT_EQ((*term)["PID"], 0x20);
+    EXPECT_EQ((*term)["ExitStatusStr"], "SUCCESS:0:NONE:0x3");
+    bool cleaned = false;
+    for (const auto& r : recs) {
+        cleaned = cleaned || (r["Method"] == "MmCleanProcessAddressSpace" && r["ExitPid"] == 0x20);
+    }
+    EXPECT_TRUE(cleaned);
+
+    auto sample = table.find(0x20);
+    ASSERT_TRUE(sample);
+    EXPECT_EQ(sample->sandbox_pid, 4509);
+    EXPECT_TRUE(sample->exited.has_value());
+    auto cmd = table.find(0xe4);
+    ASSERT_TRUE(cmd);
+    EXPECT_EQ(cmd->ppid, 0x20);
+    EXPECT_EQ(cmd->process_name, "C:\\windows\\system32\\cmd.exe");
+    EXPECT_EQ(cmd->command_line, "C:\\windows\\system32\\cmd.exe /c echo child");
+    EXPECT_EQ(cmd->sandbox_pid, 4751);
+}
+
+TEST(WineserverTrace, DecodesStringsAndEscapes) {
+    EXPECT_EQ(decode_wine_string(R"(C:\\a\"b\n\x01\u00e9\ud83d\ude00)"),
+              "C:\\a\"b\n\x01\xc3\xa9\xf0\x9f\x98\x80");
+    EXPECT_EQ(decode_wine_string(R"(\ud83d)"), "\xef\xbf\xbd");
+    EXPECT_EQ(decode_wine_string(R"(trailing\)"), "trailing\\");
+    EXPECT_EQ(decode_wine_string(R"(\xZZ)"), "\\xZZ");
+    EXPECT_EQ(c_escape("C:\\a \"b\"\n\xc3\xa9"), "C:\\\\a \\\"b\\\"\\n\\303\\251");
+    EXPECT_EQ(ntstatus_name(0), "STATUS_SUCCESS");
+    EXPECT_EQ(ntstatus_name(0xc0000005), "STATUS_ACCESS_VIOLATION");
+    EXPECT_EQ(ntstatus_name(5), "SUCCESS:0:NONE:0x5");
+}
+
+TEST(WineserverTrace, HostileLinesAreIgnored) {
+    util::TempDir dir("wst");
+    util::FixedStepClock clock(1, 1);
+    RecordWriter writer(dir.path() / "drakmon.log", clock);
+    ProcessTable table;
+    WineserverTrace trace(writer, table, {});
+    for (const std::string& l :
+         {std::string(""), std::string("zzzz: x"), std::string("0024: "),
+          std::string("0024: create_file("), std::string("0024: create_file() = "),
+          std::string("0024: set_key_value( hkey=, data={zz,,}, name=L\"\\u12"),
+          std::string("0024: new_process( info={imagepath=L\"a") + std::string(2000, '{'),
+          std::string(3 << 20, 'a')}) {
+        trace.feed_line(l);
+    }
+    EXPECT_EQ(trace.records(), 0u);
+}
+
+TEST(WineserverTrace, ParsesArgsWithNestedValues) {
+    auto a = parse_trace_args(R"(handle=0030, objattr={rootdir=0000,sd={},name=L"a, b}"}, x=1)");
+    EXPECT_EQ(a["handle"], "0030");
+    EXPECT_EQ(a["objattr"], R"({rootdir=0000,sd={},name=L"a, b}"})");
+    EXPECT_EQ(a["x"], "1");
+}
+
+}  // namespace
+}  // namespace engine::native
