@@ -184,6 +184,8 @@ HttpResponse CurlTransport::perform(const HttpRequest& req) {
     DRAK_SET_OPT(h, CURLOPT_URL, req.url.c_str());
     DRAK_SET_OPT(h, CURLOPT_PROTOCOLS_STR, "http,https");
     DRAK_SET_OPT(h, CURLOPT_NOSIGNAL, 1L);
+    // Object keys may contain "." and ".." segments; they are names, not paths to normalise.
+    DRAK_SET_OPT(h, CURLOPT_PATH_AS_IS, 1L);
     DRAK_SET_OPT(h, CURLOPT_ERRORBUFFER, errbuf);
     DRAK_SET_OPT(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(req.connect_timeout.count()));
     if (req.idle_timeout.count() > 0) {
