@@ -1,6 +1,8 @@
 // drak-trace-elf — run PROGRAM under the ELF tracer and write DRAKVUF-format JSON lines
 // (engine/native/elf_tracer.hpp; docs/tracing.md). Exit status: the program's own status,
 // 128+signal if it was killed, 124 on timeout, 125 on a tracer failure, 127 if it cannot run.
+#include <sys/prctl.h>
+
 #include <atomic>
 #include <cstdio>
 #include <fstream>
@@ -31,6 +33,11 @@ int main(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
 
     try {
+        // Orphans of the traced tree re-parent to us, so we reap every process before exiting
+        // ("nothing left" after a timeout), even where pid 1 reaps lazily.
+        if (::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) {
+            throw util::SystemError("prctl(PR_SET_CHILD_SUBREAPER)", errno);
+        }
         std::ofstream out(output, std::ios::binary | std::ios::trunc);
         if (!out) {
             throw util::SystemError("open " + output, errno);
