@@ -277,6 +277,11 @@ void Connection::ContextDeleter::operator()(redisContext* c) const {
 }
 
 Connection::Connection(RedisOptions options) : options_(std::move(options)) {
+    if (options_.ssl) {
+        throw RedisError(
+            "Redis TLS ([redis] ssl = true) is not supported by this build (Debian's hiredis "
+            "0.14 has no TLS support)");
+    }
     if (options_.username && options_.username->empty()) {
         options_.username.reset();
     }

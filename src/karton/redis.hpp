@@ -76,6 +76,9 @@ struct RedisOptions {
     int db = 0;
     std::optional<std::string> username;  // empty strings count as absent (§1.6)
     std::optional<std::string> password;
+    // ssl ([redis] ssl = true): TLS is not available with Debian's hiredis 0.14, so a
+    // Connection refuses it with a clear RedisError instead of talking plain text.
+    bool ssl = false;
     // socket_timeout for connect/read/write; zero means no timeout (blocking forever).
     std::chrono::milliseconds socket_timeout{30000};
     // client_name is sent with CLIENT SETNAME after connecting; empty: no name (§2.1).

@@ -156,6 +156,45 @@ TEST(Consumer, TwentyMegabyteResourceEndToEnd) {
               "\"version\": \"5.9.1\"}");
 }
 
+TEST(Consumer, DirectoryResourceIsExtractedSafely) {
+    KartonEnv env;
+    util::TempDir src("dir-src");
+    std::filesystem::create_directories(src.path() / "sub");
+    util::write_file_atomic(src.path() / "a.txt", "alpha");
+    util::write_file_atomic(src.path() / "sub" / "b.bin", std::string(100000, 'b'));
+    karton::Producer producer(env.settings, "karton.test-producer");
+    karton::Task t = karton::new_task({{"type", "sample"}}, env.ids, env.clock);
+    t.payload.set("dir",
+                  t.attach_resource(karton::resource_from_directory("dump", src.path(), env.ids)));
+    producer.send_task(t);
+    auto routed = env.route("karton.unzip");
+    util::TempDir dest("dir-dest");
+    size_t files = 0;
+    std::string not_dir_error;
+    karton::FunctionConsumer consumer(
+        env.settings, info_for("karton.unzip"),
+        [&](TaskContext& ctx) {
+            files = ctx.extract_directory(ctx.resource("dir"), dest.path());
+            karton::Resource plain = ctx.resource("dir");
+            plain.flags.clear();
+            try {
+                ctx.extract_directory(plain, dest.path());
+            } catch (const karton::ResourceError& e) {
+                not_dir_error = e.what();
+            }
+        },
+        quick());
+    {
+        RunningConsumer run(consumer);
+        ASSERT_TRUE(
+            KartonEnv::wait_for([&] { return has_status(env, routed[0], Status::Finished); }));
+    }
+    EXPECT_EQ(files, 2u);
+    EXPECT_EQ(util::read_file(dest.path() / "a.txt"), "alpha");
+    EXPECT_EQ(util::read_file(dest.path() / "sub" / "b.bin"), std::string(100000, 'b'));
+    EXPECT_NE(not_dir_error.find("not a directory resource"), std::string::npos);
+}
+
 TEST(Consumer, CrashPathWritesErrorListMetricsAndCommandOrder) {
     KartonEnv env;
     produce(env);

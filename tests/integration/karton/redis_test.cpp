@@ -124,6 +124,19 @@ TEST(RedisConnection, ScanVisitsAllMatchingKeys) {
     EXPECT_EQ(seen.size(), 1u + 10u + 100u);
 }
 
+TEST(RedisConnection, SslIsRefusedClearly) {
+    RedisOptions o;
+    o.ssl = true;
+    try {
+        Connection c(o);
+        FAIL() << "expected RedisError";
+    } catch (const karton::RedisIoError&) {
+        FAIL() << "must not even try to connect";
+    } catch (const karton::RedisError& e) {
+        EXPECT_NE(std::string(e.what()).find("not supported"), std::string::npos);
+    }
+}
+
 TEST(RedisConnection, UnreachableServerIsIoError) {
     RedisOptions o;
     o.port = test_support::free_loopback_port();
