@@ -64,6 +64,10 @@ class RecordWriter {
     // next_event_uid returns the next per-run event counter as "0x…" (starts at "0x1").
     std::string next_event_uid();
 
+    // next_event_number is next_event_uid() as a number (for monitors that format it
+    // themselves); both draw from the same counter.
+    std::uint64_t next_event_number() { return event_uid_.fetch_add(1) + 1; }
+
     // sink returns a RecordSink bound to this writer (it must outlive the sink). Errors
     // while writing through the sink are logged and the record is dropped.
     RecordSink sink();

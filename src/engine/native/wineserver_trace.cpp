@@ -650,6 +650,7 @@ void WineserverTrace::on_reply(std::uint32_t tid, const std::string& name,
         auto unix_pid = std::atoll(arg("unix_pid").c_str());
         if (!first_pid_) {
             first_pid_ = new_pid;
+            first_tid_ = hex32(result("tid"));
             in_tree_[new_pid] = true;
             ProcessInfo info;
             info.pid = new_pid;

@@ -51,6 +51,8 @@ class WineserverTrace {
 
     // first_pid is the Windows pid of the session's first process (the sample), once seen.
     std::optional<std::int64_t> first_pid() const { return first_pid_; }
+    // first_tid is the first thread of that process (0 until seen).
+    std::int64_t first_tid() const { return first_tid_; }
     // records counts records emitted.
     std::uint64_t records() const { return records_; }
 
@@ -83,6 +85,7 @@ class WineserverTrace {
     std::map<std::int64_t, ProcState> state_;
     std::map<std::int64_t, bool> in_tree_;
     std::optional<std::int64_t> first_pid_;
+    std::int64_t first_tid_ = 0;
     std::uint64_t records_ = 0;
 };
 

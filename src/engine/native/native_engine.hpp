@@ -1,0 +1,62 @@
+// engine/native/native_engine.hpp — the "native" Engine (engine/engine.hpp contract, issue 3):
+// runs a Windows PE under Wine or a Linux ELF under drak-trace-elf on this host, isolated in
+// the sandbox (sandbox.hpp) with the simulated network (netsim.hpp), and leaves drakmon.log
+// (inject record first, spec drakvuf-output.md §3), dumps/ and dumps.pcap in the output dir.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/engine.hpp"
+#include "engine/native/cgroup.hpp"
+#include "util/clock.hpp"
+
+namespace engine::native {
+
+// NativeEngineOptions: configuration of the native engine (drakrun config [native] section).
+struct NativeEngineOptions {
+    std::filesystem::path golden_prefix = "/var/lib/drakrun/wine-prefix";
+    std::filesystem::path scratch_root = "/var/lib/drakrun/native-scratch";
+    // Directory holding drak-trace-elf; empty: next to the running executable, then
+    // ../bin relative to it.
+    std::filesystem::path tools_dir;
+    // apimon hooks list (data/hooks.txt format); empty: no +relay tracing.
+    std::filesystem::path hooks_file;
+    CgroupLimits limits;
+    bool sweep_on_start = true;  // remove resources of dead engines when constructed
+    // Extra seconds after `timeout_s` allowed for set-up and teardown before a hard kill.
+    int grace_s = 20;
+};
+
+// NativeEngine implements Engine for "native". One analysis at a time per object.
+class NativeEngine final : public Engine {
+  public:
+    // `clock` (TimeStamps, time_started/finished) must outlive the engine.
+    NativeEngine(NativeEngineOptions options, util::Clock& clock);
+    std::string name() const override { return "native"; }
+    bool supports_platform(const std::string& platform) const override;
+    // analyze throws EngineError: retryable for resource failures (namespaces, cgroups, disk),
+    // not retryable for bad requests, a missing wine32 for 32-bit PEs, or a sample that
+    // cannot be started.
+    AnalysisResult analyze(const AnalysisRequest& request, const ProgressFn& progress) override;
+    std::vector<SanityCheck> sanity() const override;
+
+    // prepare builds the golden Wine prefix if missing (draksetup); returns its version.
+    std::int64_t prepare();
+
+  private:
+    AnalysisResult run_wine(const AnalysisRequest& request, const ProgressFn& progress);
+    AnalysisResult run_elf(const AnalysisRequest& request, const ProgressFn& progress);
+    std::filesystem::path find_tool(const std::string& name) const;
+
+    NativeEngineOptions options_;
+    util::Clock& clock_;
+};
+
+// validate_guest_file_name accepts a sample file name for the guest: 1-200 bytes, no path
+// separators, no control characters, not "." or "..". Throws EngineError (not retryable).
+void validate_guest_file_name(const std::string& name);
+
+}  // namespace engine::native
