@@ -18,9 +18,7 @@ namespace {
 
 class Indexer {
   public:
-    explicit Indexer(uint64_t chunk_size) : chunk_size_(chunk_size) {
-        out_ = "{\"markers\": [{\"line\": 0, \"offset\": 0}";
-    }
+    explicit Indexer(uint64_t chunk_size) : ix_(chunk_size) {}
     void feed(std::string_view data) {
         const char* p = data.data();
         const char* end = p + data.size();
@@ -30,43 +28,45 @@ class Indexer {
                 pending_ += static_cast<uint64_t>(end - p);
                 return;
             }
-            pending_ += static_cast<uint64_t>(nl - p) + 1;
-            line_done();
+            ix_.add_line(pending_ + static_cast<uint64_t>(nl - p) + 1);
+            pending_ = 0;
             p = nl + 1;
         }
     }
     std::string finish() {
         if (pending_ > 0) {
-            line_done();
+            ix_.add_line(pending_);
+            pending_ = 0;
         }
-        out_ += "], \"num_lines\": " + std::to_string(lines_) +
-                ", \"chunk_size\": " + std::to_string(chunk_size_) + "}";
-        return std::move(out_);
+        return ix_.json();
     }
 
   private:
-    void line_done() {
-        ++lines_;  // k counted from 1
-        const uint64_t n = pending_;
-        pending_ = 0;
-        if (chunk_ + n >= chunk_size_) {
-            // Compat: `line` is k (one more than the zero-based index of the line at offset).
-            out_ += ", {\"line\": " + std::to_string(lines_) +
-                    ", \"offset\": " + std::to_string(offset_) + "}";
-            chunk_ = 0;
-        }
-        chunk_ += n;
-        offset_ += n;
-    }
-    uint64_t chunk_size_;
-    uint64_t chunk_ = 0;
-    uint64_t offset_ = 0;
-    uint64_t lines_ = 0;
+    LogIndexer ix_;
     uint64_t pending_ = 0;
-    std::string out_;
 };
 
 }  // namespace
+
+LogIndexer::LogIndexer(uint64_t chunk_size) : chunk_size_(chunk_size) {}
+
+void LogIndexer::add_line(uint64_t n) {
+    ++lines_;  // k counted from 1
+    if (chunk_ + n >= chunk_size_) {
+        // Compat: `line` is k (one more than the zero-based index of the line at offset).
+        markers_ += ", {\"line\": " + std::to_string(lines_) +
+                    ", \"offset\": " + std::to_string(offset_) + "}";
+        chunk_ = 0;
+    }
+    chunk_ += n;
+    offset_ += n;
+}
+
+std::string LogIndexer::json() const {
+    return "{\"markers\": [{\"line\": 0, \"offset\": 0}" + markers_ +
+           "], \"num_lines\": " + std::to_string(lines_) +
+           ", \"chunk_size\": " + std::to_string(chunk_size_) + "}";
+}
 
 std::string index_bytes(std::string_view data, uint64_t chunk_size) {
     Indexer ix(chunk_size);
@@ -97,7 +97,8 @@ std::string index_log_file(const std::filesystem::path& log, uint64_t chunk_size
     return ix.finish();
 }
 
-size_t index_logs(const std::filesystem::path& dir, uint64_t chunk_size) {
+size_t index_logs(const std::filesystem::path& dir, uint64_t chunk_size,
+                  const std::map<std::string, PrecomputedIndex>* precomputed) {
     namespace fs = std::filesystem;
     std::vector<fs::path> logs;
     for (const auto& entry : fs::directory_iterator(dir)) {
@@ -113,8 +114,15 @@ size_t index_logs(const std::filesystem::path& dir, uint64_t chunk_size) {
     }
     fs::create_directories(index_dir);
     for (const auto& log : logs) {
-        internal::write_output(index_dir / (log.filename().string() + ".json"),
-                               index_log_file(log, chunk_size));
+        const std::string name = log.filename().string();
+        if (precomputed != nullptr) {
+            auto it = precomputed->find(name);
+            if (it != precomputed->end() && fs::file_size(log) == it->second.size) {
+                internal::write_output(index_dir / (name + ".json"), it->second.json);
+                continue;
+            }
+        }
+        internal::write_output(index_dir / (name + ".json"), index_log_file(log, chunk_size));
     }
     return logs.size();
 }

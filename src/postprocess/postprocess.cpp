@@ -67,7 +67,9 @@ void step_dumps(Context& ctx) {
     ctx.step_metadata["dumps_metadata"] = std::move(r.metadata);
 }
 
-void step_index(Context& ctx) { index_logs(ctx.dir, ctx.options.index_chunk_size); }
+void step_index(Context& ctx) {
+    index_logs(ctx.dir, ctx.options.index_chunk_size, ctx.split ? &ctx.split->indexes : nullptr);
+}
 
 void step_metadata(Context& ctx) {
     if (ctx.step_metadata.empty()) {

@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "postprocess/log_index.hpp"
 #include "postprocess/process_tree.hpp"
 
 namespace postprocess {
@@ -41,6 +42,9 @@ struct SplitStats {
     std::map<std::string, uint64_t> lines_per_plugin;   // lines written to <plugin>.log
     std::map<std::string, uint64_t> errors_per_plugin;  // lines sent to parse_errors.log
     uint64_t bytes_read = 0;
+    // Index of every file written (key: file name, e.g. "apimon.log"), computed on the fly
+    // with Options::index_chunk_size so index_logs need not re-read them.
+    std::map<std::string, PrecomputedIndex> indexes;
     uint64_t total_errors() const;
 };
 

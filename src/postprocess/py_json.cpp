@@ -295,7 +295,7 @@ bool PyObjectParser::parse_object(int depth, std::vector<Span>* spans) {
             return false;
         }
         ++p_;
-        out_ += ": ";
+        out_.append(": ", 2);
         skip_ws();
         s.value_begin = out_.size();
         if (!parse_value(depth)) {
@@ -309,7 +309,7 @@ bool PyObjectParser::parse_object(int depth, std::vector<Span>* spans) {
         }
         if (*p_ == ',') {
             ++p_;
-            out_ += ", ";
+            out_.append(", ", 2);
             skip_ws();
             continue;
         }
@@ -336,14 +336,26 @@ void PyObjectParser::collapse_duplicates(size_t obj_begin, std::vector<Span>& sp
     std::vector<size_t> first;
     bool any = false;
     if (n <= 32) {
-        for (size_t i = 1; i < n && !any; ++i) {
-            const auto ki = key_of(spans[i]);
-            for (size_t j = 0; j < i; ++j) {
-                if (key_of(spans[j]) == ki) {
-                    any = true;
-                    break;
+        // Cheap pre-check: an 8-bit hash per key in a 256-bit set; only keys whose hash was
+        // already seen are compared byte-wise.
+        uint64_t seen_bits[4] = {0, 0, 0, 0};
+        uint8_t hashes[32];
+        for (size_t i = 0; i < n && !any; ++i) {
+            const auto k = key_of(spans[i]);
+            const auto h = static_cast<uint8_t>(k.size() * 31 + static_cast<uint8_t>(k[1]) * 7 +
+                                                static_cast<uint8_t>(k[k.size() - 2]) * 3 +
+                                                static_cast<uint8_t>(k[k.size() / 2]));
+            hashes[i] = h;
+            const uint64_t bit = 1ull << (h & 63);
+            if ((seen_bits[h >> 6] & bit) != 0) {
+                for (size_t j = 0; j < i; ++j) {
+                    if (hashes[j] == h && key_of(spans[j]) == k) {
+                        any = true;
+                        break;
+                    }
                 }
             }
+            seen_bits[h >> 6] |= bit;
         }
         if (!any) {
             return;
@@ -426,7 +438,7 @@ bool PyObjectParser::parse_array(int depth) {
         }
         if (*p_ == ',') {
             ++p_;
-            out_ += ", ";
+            out_.append(", ", 2);
             skip_ws();
             continue;
         }
@@ -440,26 +452,48 @@ bool PyObjectParser::parse_array(int depth) {
 }
 
 bool PyObjectParser::parse_string() {
-    ++p_;  // opening quote
-    out_ += '"';
+    // The run of input bytes that can be copied verbatim starts at the opening quote; it
+    // continues across escapes that are already in Python's canonical form.
+    const char* run = p_;
+    ++p_;
     while (true) {
-        const char* run = p_;
+        // SWAR fast path: skip 8 plain bytes at a time (no '"', '\\', control, DEL, non-ASCII).
+        while (end_ - p_ >= 8) {
+            uint64_t x;
+            std::memcpy(&x, p_, 8);
+            constexpr uint64_t kOnes = 0x0101010101010101ull;
+            constexpr uint64_t kHigh = 0x8080808080808080ull;
+            auto has_zero = [](uint64_t v) { return (v - kOnes) & ~v & kHigh; };
+            const uint64_t special = has_zero(x ^ (kOnes * '"')) | has_zero(x ^ (kOnes * '\\')) |
+                                     has_zero(x ^ (kOnes * 0x7f)) | ((x - kOnes * 0x20) & ~x) | x;
+            if ((special & kHigh) != 0) {
+                break;
+            }
+            p_ += 8;
+        }
         while (p_ != end_ && kStringClass[static_cast<unsigned char>(*p_)] == 0) {
             ++p_;
         }
-        out_.append(run, p_ - run);
         if (p_ == end_) {
             return false;
         }
         const unsigned char c = static_cast<unsigned char>(*p_);
         if (c == '"') {
             ++p_;
-            out_ += '"';
+            out_.append(run, p_ - run);
             return true;
         }
         if (c < 0x20) {
             return false;  // Python strict mode: raw control characters are errors
         }
+        if (c == '\\' && end_ - p_ >= 2) {
+            const char e = p_[1];
+            if (e == '"' || e == '\\' || e == 'n' || e == 'r' || e == 't' || e == 'b' || e == 'f') {
+                p_ += 2;  // canonical already: stays in the verbatim run
+                continue;
+            }
+        }
+        out_.append(run, p_ - run);
         if (c == '\\') {
             if (end_ - p_ < 2) {
                 return false;
@@ -512,11 +546,13 @@ bool PyObjectParser::parse_string() {
                 default:
                     return false;
             }
+            run = p_;
             continue;
         }
         if (c == 0x7f) {
             out_ += "\\u007f";
             ++p_;
+            run = p_;
             continue;
         }
         uint32_t cp = 0;
@@ -527,6 +563,7 @@ bool PyObjectParser::parse_string() {
         }
         p_ += len;
         append_code_point(out_, cp);
+        run = p_;
     }
 }
 

@@ -34,6 +34,14 @@ bool is_word(char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
 
+// One output log and the index of what was written to it.
+struct Writer {
+    Writer(const std::filesystem::path& path, uint64_t chunk_size)
+        : file(std::make_unique<internal::OutputFile>(path)), index(chunk_size) {}
+    std::unique_ptr<internal::OutputFile> file;
+    LogIndexer index;
+};
+
 class Splitter {
   public:
     Splitter(const std::filesystem::path& out_dir, const Options& options)
@@ -43,9 +51,10 @@ class Splitter {
         (void)had_newline;
         const std::string_view line = py_strip(raw);
         if (!line.empty() && parser_.parse(line)) {
-            internal::OutputFile& out = writer_for(parser_.get("Plugin"));
-            out.append(parser_.encoded());
-            out.append("\n");
+            Writer& out = writer_for(parser_.get("Plugin"));
+            out.file->append(parser_.encoded());
+            out.file->append("\n");
+            out.index.add_line(parser_.encoded().size() + 1);
             return;
         }
         fail(raw, attribute_failed_line(raw));
@@ -55,19 +64,24 @@ class Splitter {
         if (first) {
             oversize_plugin_ = attribute_failed_line(piece.substr(0, 4096));
         }
-        errors().append(piece);
+        errors().file->append(piece);
+        oversize_bytes_ += piece.size();
         if (last) {
-            errors().append("\n");
+            errors().file->append("\n");
+            errors().index.add_line(oversize_bytes_ + 1);
+            oversize_bytes_ = 0;
             ++stats_.errors_per_plugin[oversize_plugin_];
         }
     }
 
     SplitStats finish() {
         for (auto& [name, out] : writers_) {
-            out->close();
+            out->file->close();
+            stats_.indexes[name + ".log"] = {out->index.bytes(), out->index.json()};
         }
         if (errors_) {
-            errors_->close();
+            errors_->file->close();
+            stats_.indexes["parse_errors.log"] = {errors_->index.bytes(), errors_->index.json()};
         }
         return std::move(stats_);
     }
@@ -77,19 +91,21 @@ class Splitter {
   private:
     void fail(std::string_view raw, const std::string& plugin) {
         // Compat: the raw line goes to parse_errors.log; we always terminate it with '\n'.
-        errors().append(raw);
-        errors().append("\n");
+        errors().file->append(raw);
+        errors().file->append("\n");
+        errors().index.add_line(raw.size() + 1);
         ++stats_.errors_per_plugin[plugin];
     }
 
-    internal::OutputFile& errors() {
+    Writer& errors() {
         if (!errors_) {
-            errors_ = std::make_unique<internal::OutputFile>(out_dir_ / "parse_errors.log");
+            errors_ =
+                std::make_unique<Writer>(out_dir_ / "parse_errors.log", options_.index_chunk_size);
         }
         return *errors_;
     }
 
-    internal::OutputFile& writer_for(std::optional<std::string_view> encoded_plugin) {
+    Writer& writer_for(std::optional<std::string_view> encoded_plugin) {
         const std::string_view key = encoded_plugin ? *encoded_plugin : std::string_view();
         if (last_ != nullptr && key == last_key_) {
             ++*last_count_;
@@ -112,8 +128,8 @@ class Splitter {
         auto wit = writers_.find(name);
         if (wit == writers_.end()) {
             wit = writers_
-                      .emplace(name,
-                               std::make_unique<internal::OutputFile>(out_dir_ / (name + ".log")))
+                      .emplace(name, std::make_unique<Writer>(out_dir_ / (name + ".log"),
+                                                              options_.index_chunk_size))
                       .first;
         }
         last_key_.assign(key);
@@ -127,10 +143,11 @@ class Splitter {
     const Options& options_;
     PyObjectParser parser_;
     std::map<std::string, std::string, std::less<>> by_encoded_;  // encoded Plugin → stem
-    std::map<std::string, std::unique_ptr<internal::OutputFile>> writers_;
-    std::unique_ptr<internal::OutputFile> errors_;
+    std::map<std::string, std::unique_ptr<Writer>> writers_;
+    std::unique_ptr<Writer> errors_;
     std::string last_key_;
-    internal::OutputFile* last_ = nullptr;
+    Writer* last_ = nullptr;
+    uint64_t oversize_bytes_ = 0;
     uint64_t* last_count_ = nullptr;
     std::string oversize_plugin_;
     SplitStats stats_;

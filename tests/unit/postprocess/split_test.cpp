@@ -2,6 +2,8 @@
 // hostile plugin names, truncated/empty/huge lines.
 #include "postprocess/split.hpp"
 
+#include "postprocess/log_index.hpp"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -191,4 +193,21 @@ TEST(Split, LongValidLineUnderTheLimitIsKeptAcrossReadChunks) {
     EXPECT_EQ(util::read_file(tmp.path() / "b.log"),
               "{\"Plugin\": \"b\", \"v\": \"" + value + "\"}\n");
     EXPECT_FALSE(fs::exists(tmp.path() / "parse_errors.log"));
+}
+
+TEST(Split, OnTheFlyIndexesEqualIndexesOfTheWrittenFiles) {
+    util::TempDir tmp("post-split");
+    std::string log = capa_drakmon_log();
+    log.insert(log.find("{\"Plugin\": \"procmon\""), "garbage line\n\n");
+    util::write_file_atomic(tmp.path() / "drakmon.log", log);
+    Options o;
+    o.index_chunk_size = 4096;
+    o.max_line_bytes = 1500;  // some apimon lines become oversize errors
+    auto stats = split_log_file(tmp.path() / "drakmon.log", tmp.path(), o);
+    ASSERT_EQ(stats.indexes.size(), 6u);
+    for (const auto& [name, index] : stats.indexes) {
+        EXPECT_EQ(index.json, postprocess::index_log_file(tmp.path() / name, 4096)) << name;
+        EXPECT_EQ(index.size, fs::file_size(tmp.path() / name)) << name;
+    }
+    EXPECT_GT(stats.total_errors(), 2u);
 }
