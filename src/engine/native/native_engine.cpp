@@ -198,7 +198,9 @@ void finish_log(const fs::path& out_dir, const fs::path& records, util::Clock& c
     }
     std::ifstream in(records, std::ios::binary);
     std::ofstream out(out_dir / "drakmon.log", std::ios::binary | std::ios::app);
-    out << in.rdbuf();
+    if (in.peek() != std::ifstream::traits_type::eof()) {
+        out << in.rdbuf();  // (inserting zero characters would set failbit)
+    }
     out.flush();
     if (!out) {
         throw EngineError("writing drakmon.log failed", true);
@@ -215,10 +217,23 @@ std::string lower_ext(const std::string& name) {
 }
 
 const char* const kWineScript = R"(ws=/usr/lib/wine/wineserver64
-$ws -f -d1 -p0 2>&3 3>&- 4>&- &
+$ws -f -d1 -p2 2>&3 3>&- 4>&- &
+# Debian's Wine puts the server dir in /run/user/<uid>, else a /tmp/wine-* dir named in
+# $WINEPREFIX/wineserver; upstream uses /tmp/.wine-<uid>.
+ready() {
+  for s in /tmp/.wine-61000/server-*/socket /tmp/wine-*/server-*/socket \
+           /run/user/61000/*/server-*/socket; do
+    [ -S "$s" ] && return 0
+  done
+  return 1
+}
 n=0
-while ! ls /tmp/.wine-61000/server-*/socket >/dev/null 2>&1; do
-  n=$((n+1)); [ $n -gt 400 ] && exit 90; sleep 0.025
+while ! ready; do
+  n=$((n+1))
+  if [ $n -gt 400 ]; then
+    echo "wineserver did not start" >&2; ls -la /tmp "$WINEPREFIX" >&2; exit 90
+  fi
+  sleep 0.025
 done
 exec 3>&-
 cd "$WINEPREFIX/drive_c/users/user/Desktop"
@@ -463,11 +478,29 @@ AnalysisResult NativeEngine::run_wine(const AnalysisRequest& request, const Prog
 
     progress("run", "starting " + result.start_command);
     result.time_started = static_cast<std::int64_t>(clock_.now());
-    proc = spawn_sandboxed(spec, argv, {{server_w.get(), 3}, {client_w.get(), 4}});
+    util::UniqueFd run_log(
+        ::open((scratch / "run.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    if (!run_log) {
+        util::throw_errno("open run.log");
+    }
+    proc = spawn_sandboxed(
+        spec, argv,
+        {{run_log.get(), 1}, {run_log.get(), 2}, {server_w.get(), 3}, {client_w.get(), 4}});
     server_w.reset();
     client_w.reset();
-    LineReader server_reader(std::move(server_r),
-                             [&](const std::string& l) { server_trace.feed_line(l); });
+    int server_messages = 0;
+    bool server_tracing = false;
+    LineReader server_reader(std::move(server_r), [&](const std::string& l) {
+        // Start-up errors of the server go to the engine log (bounded); later non-trace lines
+        // are the server's own socket debugging.
+        bool trace_line = l.size() >= 6 && l[4] == ':';
+        server_tracing = server_tracing || trace_line;
+        if (!trace_line && !server_tracing && server_messages < 20) {
+            ++server_messages;
+            util::logger("engine")->warn("wineserver: {}", l.substr(0, 500));
+        }
+        server_trace.feed_line(l);
+    });
     LineReader client_reader(std::move(client_r),
                              [&](const std::string& l) { client_parser.feed_line(l); });
 
@@ -536,8 +569,16 @@ AnalysisResult NativeEngine::run_wine(const AnalysisRequest& request, const Prog
     }
     finish_log(request.output_dir, scratch / "records.jsonl", clock_, inject);
     if (!first) {
+        std::string log;
+        try {
+            log = util::read_file(scratch / "run.log");
+        } catch (const util::Error&) {
+        }
+        if (log.size() > 2000) {
+            log = log.substr(log.size() - 2000);
+        }
         throw EngineError("the sample could not be started under Wine (exit " +
-                              std::to_string(exit.exit_code) + ")",
+                              std::to_string(exit.exit_code) + "): " + log,
                           false);
     }
     return result;

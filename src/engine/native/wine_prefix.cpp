@@ -1,8 +1,8 @@
 // engine/native/wine_prefix.cpp — golden Wine prefix creation and hardening.
 #include "engine/native/wine_prefix.hpp"
 
-#include <sys/file.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -79,7 +79,8 @@ std::int64_t ensure_golden_prefix(const fs::path& dir, const fs::path& scratch_r
     }
     fs::create_directories(dir.parent_path());
     // One builder at a time (several workers may start together).
-    util::UniqueFd lock(::open((dir.string() + ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    util::UniqueFd lock(
+        ::open((dir.string() + ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
     if (!lock || ::flock(lock.get(), LOCK_EX) != 0) {
         util::throw_errno("lock " + dir.string() + ".lock");
     }
@@ -128,11 +129,14 @@ std::int64_t ensure_golden_prefix(const fs::path& dir, const fs::path& scratch_r
                               std::to_string(e.exit_code) + (e.timed_out ? ", timed out" : "") +
                               "): " + out);
         }
+        // Debian's Wine records its private /tmp server dir here; each analysis makes its own.
+        fs::remove(dir / "wineserver", ec);
         // Hardening: no drive mapping the host's root, no links into the Unix home.
         fs::remove(dir / "dosdevices" / "z:", ec);
         fs::path profile = dir / "drive_c" / "users" / kSandboxUser;
-        for (const char* f : {"Desktop", "Documents", "Downloads", "Music", "Pictures", "Videos",
-                              "Templates", "My Documents", "AppData/Roaming/Microsoft/Windows/Templates"}) {
+        for (const char* f :
+             {"Desktop", "Documents", "Downloads", "Music", "Pictures", "Videos", "Templates",
+              "My Documents", "AppData/Roaming/Microsoft/Windows/Templates"}) {
             fs::path p = profile / f;
             if (fs::is_symlink(p, ec)) {
                 fs::remove(p, ec);
