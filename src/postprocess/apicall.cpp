@@ -16,6 +16,12 @@ constexpr size_t kBufferBudget = 16u << 20;
 
 std::optional<std::string> apicall_line_with(PyObjectParser& parser, std::string_view line,
                                              int64_t& pid) {
+    // Fast pre-filter: dll_discovered/dll_loaded lines are the majority; an api_called record
+    // contains the literal text unless it is \u-escaped (then it is parsed anyway).
+    if (line.find("api_called") == std::string_view::npos &&
+        line.find("\\u") == std::string_view::npos) {
+        return std::nullopt;
+    }
     if (!parser.parse(line)) {
         return std::nullopt;
     }

@@ -451,6 +451,15 @@ struct ProcessTreeBuilder::Impl {
         if (line.empty()) {
             return;
         }
+        // Fast pre-filter: most procmon records (NtOpenProcess, NtProtectVirtualMemory, ...) are
+        // irrelevant. A relevant record names its key/method literally unless it uses \u
+        // escapes, in which case it is parsed anyway.
+        if (line.find("RunningProcess") == std::string_view::npos &&
+            line.find("NtCreate") == std::string_view::npos &&
+            line.find("MmCleanProcessAddressSpace") == std::string_view::npos &&
+            line.find("\\u") == std::string_view::npos) {
+            return;
+        }
         if (!parser.parse(line)) {
             ++unparseable;
             return;

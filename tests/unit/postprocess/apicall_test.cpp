@@ -66,3 +66,10 @@ TEST(Apicall, ManyPidsFlushAndAppend) {
     const auto one = util::read_file(tmp.path() / "apicall" / "7.json");
     EXPECT_EQ(std::count(one.begin(), one.end(), '\n'), 10);
 }
+
+TEST(Apicall, EscapedEventValueIsStillRecognised) {
+    int64_t pid = 0;
+    EXPECT_TRUE(postprocess::apicall_line(
+        R"({"Event":"api_calle\u0064","PID":3,"Method":"M","ReturnValue":"0x0"})", pid));
+    EXPECT_EQ(pid, 3);
+}

@@ -161,3 +161,15 @@ TEST(ProcessTree, HundredThousandProcessesIncludingADeepChain) {
     EXPECT_EQ(depth, 0);
     EXPECT_GE(max_depth, 50000);
 }
+
+TEST(ProcessTree, EscapedKeysAndMethodsStillCount) {
+    // The literal-text pre-filter must not drop records written with \u escapes.
+    auto tree = build({
+        R"({"Plugin":"procmon","TimeStamp":"1.0","PID":4,"PPID":0,"\u0052unningProcess":"System"})",
+        R"({"Plugin":"procmon","TimeStamp":"2.0","PID":4,"Method":"NtCreate\u0055serProcess",)"
+        R"("Status":"0x0","NewPid":8,"CommandLine":"","ImagePathName":"x.exe"})",
+    });
+    ASSERT_EQ(tree.processes.size(), 3u);
+    EXPECT_EQ(tree.processes[1].procname, "System");
+    EXPECT_EQ(tree.processes[2].procname, "x.exe");
+}
