@@ -945,6 +945,11 @@ void Session::on_gone(std::int64_t tid, int status) {
     if (ctx == nullptr) {
         fail("seccomp_init");
     }
+    // Syscalls of another ABI (a 32-bit ELF's int 0x80) would otherwise kill the process; they
+    // run untraced (fork/exec/exit are still seen through ptrace events).
+    if (::seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_ALLOW) != 0) {
+        fail("seccomp_attr_set(BADARCH)");
+    }
     for (const auto& s : syscall_specs()) {
         if (::seccomp_rule_add(ctx, SCMP_ACT_TRACE(0), static_cast<int>(s.nr), 0) != 0) {
             fail("seccomp_rule_add");

@@ -33,7 +33,9 @@ struct ElfTraceResult {
     std::uint64_t processes = 0;  // processes seen (root included)
 };
 
-// ElfTracer traces one program run. Not reusable: call run() once.
+// ElfTracer traces one program run. Not reusable: call run() once. run() waits for *any* child
+// of the calling process (waitpid(-1)), so use it in a dedicated process such as drak-trace-elf,
+// not inside a multi-threaded engine that has other children.
 class ElfTracer {
   public:
     // All references must outlive the tracer. `dumper` receives exec-memory and exit dumps.
