@@ -185,7 +185,7 @@ TEST(NativeEngine, Win64GroundTruthProgram) {
     EXPECT_EQ(res.injected_pid, pid);
     EXPECT_GT(res.snapshot_version, 0);
     bool child = false, dropped = false, renamed = false, deleted = false, reg = false, dns = false,
-         tls = false, exited = false;
+         tls = false, exited = false, tls_key = false;
     for (const auto& r : recs) {
         if (r["Plugin"] == "procmon" && r["Method"] == "NtCreateUserProcess" && r["PID"] == pid &&
             r["CommandLine"].get<std::string>().find("child") != std::string::npos) {
@@ -216,6 +216,10 @@ TEST(NativeEngine, Win64GroundTruthProgram) {
             r.value("Uri", "") == "/drak-tls-beacon") {
             tls = true;
         }
+        if (r["Plugin"] == "tlsmon" && r["client_random"].get<std::string>().size() == 64 &&
+            r["master_key"].get<std::string>().size() == 96) {
+            tls_key = true;
+        }
         if (r["Plugin"] == "procmon" && r["Method"] == "MmCleanProcessAddressSpace" &&
             r["ExitPid"] == pid) {
             exited = true;
@@ -229,7 +233,35 @@ TEST(NativeEngine, Win64GroundTruthProgram) {
     EXPECT_TRUE(dns);
     EXPECT_TRUE(tls);
     EXPECT_TRUE(exited);
+    EXPECT_TRUE(tls_key) << "SSLKEYLOGFILE from Wine's schannel -> tlsmon";
+    // The pcap holds the DNS query and the TLS handshake of the beacon.
+    std::string pcap = util::read_file(run.out / "dumps.pcap");
+    EXPECT_NE(pcap.find("drak-test"), std::string::npos);
     expect_nothing_left(run.scratch_root);
+}
+
+TEST(NativeEngine, ForkBombAndMemoryHogAreContained) {
+    ASSERT_TRUE(fs::exists(program("elf_forkbomb")));
+    ASSERT_TRUE(fs::exists(program("elf_memhog")));
+    for (const char* name : {"elf_forkbomb", "elf_memhog"}) {
+        Analysis run;
+        auto start = std::chrono::steady_clock::now();
+        auto opts = run.options();
+        opts.limits.max_pids = 64;
+        opts.limits.memory_bytes = 128ull << 20;
+        NativeEngine engine(opts, util::system_clock());
+        AnalysisRequest r;
+        r.sample_path = program(name);
+        r.file_name = name;
+        r.platform = "linux";
+        r.timeout_s = 4;
+        r.output_dir = run.out;
+        engine.analyze(r, [](const std::string&, const std::string&) {});
+        EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30)) << name;
+        EXPECT_EQ(run.records()[0]["Plugin"], "inject") << name;
+        EXPECT_EQ(std::system("true"), 0);  // the host can still fork
+        expect_nothing_left(run.scratch_root);
+    }
 }
 
 TEST(NativeEngine, Win32WithoutWine32FailsFastAndNonRetryable) {
