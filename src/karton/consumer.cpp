@@ -70,10 +70,6 @@ void validate_identity(const std::string& identity) {
     }
 }
 
-json::Value optional_text(const std::optional<std::string>& s) {
-    return s ? json::Value(*s) : json::Value(nullptr);
-}
-
 // root_of extracts <root> from "{<root>}:<id>"; the uid itself for legacy uids.
 std::string root_of(const std::string& uid) {
     if (!uid.empty() && uid.front() == '{') {
@@ -167,15 +163,14 @@ bool Consumer::stop_requested() const {
     return stop_.load() || (options_.install_signal_handlers && g_signal_stop != 0);
 }
 
-std::string Consumer::bind_json() const {
-    json::Object b;
-    b.set("filters", info_.filters);
-    b.set("info", optional_text(info_.info));
-    b.set("is_async", false);
-    b.set("persistent", info_.persistent);
-    b.set("service_version", optional_text(info_.service_version));
-    b.set("version", std::string(kLibraryVersion));
-    return json::dump(json::Value(std::move(b)));
+Bind Consumer::bind() const {
+    Bind b;
+    b.identity = info_.identity;
+    b.filters = info_.filters;
+    b.info = info_.info;
+    b.persistent = info_.persistent;
+    b.service_version = info_.service_version;
+    return b;
 }
 
 void Consumer::register_bind() {
@@ -196,30 +191,14 @@ void Consumer::register_bind() {
 bool Consumer::binds_still_ours() {
     auto stored = backend_->get_bind(info_.identity);
     if (!stored) {
-        return false;
+        return false;  // Compat: the reference fails on a missing bind and stops as well
     }
-    json::Value v;
     try {
-        v = json::parse(*stored);
-    } catch (const json::JsonError&) {
+        return binds_equal(parse_bind(info_.identity, *stored), bind());
+    } catch (const BindError& e) {
+        log_->warning(std::string("Stored bind is unreadable: ") + e.what());
         return false;
     }
-    if (!v.is_object()) {
-        return false;  // 2.x array bind: never equal to a 5.x bind
-    }
-    const auto& o = v.as_object();
-    auto field = [&](std::string_view k, json::Value dflt) -> json::Value {
-        const json::Value* f = o.find(k);
-        return f ? *f : dflt;
-    };
-    return json::python_equal(field("filters", nullptr), info_.filters) &&
-           json::python_equal(field("info", "\x01missing"), optional_text(info_.info)) &&
-           json::python_equal(field("version", nullptr),
-                              json::Value(std::string(kLibraryVersion))) &&
-           json::python_equal(field("persistent", nullptr), json::Value(info_.persistent)) &&
-           json::python_equal(field("service_version", nullptr),
-                              optional_text(info_.service_version)) &&
-           json::python_equal(field("is_async", false), json::Value(false));
 }
 
 void Consumer::write(const std::function<void()>& op) {

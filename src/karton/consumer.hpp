@@ -30,6 +30,7 @@
 #include <string>
 
 #include "karton/backend.hpp"
+#include "karton/bind.hpp"
 #include "karton/filter.hpp"
 #include "karton/log_publisher.hpp"
 #include "karton/producer.hpp"
@@ -39,9 +40,6 @@
 #include "util/ids.hpp"
 
 namespace karton {
-
-// kLibraryVersion is the karton-core version this implementation speaks (bind "version").
-inline constexpr std::string_view kLibraryVersion = "5.9.1";
 
 // ConsumerInfo is what a service declares about itself (spec §6.1 bind fields).
 struct ConsumerInfo {
@@ -126,8 +124,9 @@ class Consumer {
     void request_stop() { stop_.store(true); }
     bool stop_requested() const;
 
-    // bind_json is the exact bind text registered in karton.binds (§6.1).
-    std::string bind_json() const;
+    // bind returns our bind record (§6.1); bind_json its exact text in karton.binds.
+    Bind bind() const;
+    std::string bind_json() const { return serialize_bind(bind()); }
 
     const ConsumerInfo& info() const { return info_; }
     LogPublisher& log() { return *log_; }
