@@ -278,7 +278,7 @@ bool NativeEngine::supports_platform(const std::string& platform) const {
 }
 
 std::int64_t NativeEngine::prepare() {
-    return ensure_golden_prefix(options_.golden_prefix, options_.scratch_root);
+    return ensure_golden_prefix(options_.golden_prefix, options_.scratch_root, clock_);
 }
 
 fs::path NativeEngine::find_tool(const std::string& name) const {
@@ -317,12 +317,13 @@ AnalysisResult NativeEngine::analyze(const AnalysisRequest& request, const Progr
     if (request.timeout_s <= 0 || request.timeout_s > 24 * 3600) {
         throw EngineError("timeout out of range: " + std::to_string(request.timeout_s), false);
     }
+    const ProgressFn report = progress ? progress : [](const std::string&, const std::string&) {};
     try {
         if (request.platform == "linux") {
-            return run_elf(request, progress);
+            return run_elf(request, report);
         }
         if (request.platform == "win64" || request.platform == "win32") {
-            return run_wine(request, progress);
+            return run_wine(request, report);
         }
     } catch (const EngineError&) {
         throw;

@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <ctime>
 
 #include "engine/native/sandbox.hpp"
 #include "util/error.hpp"
@@ -70,7 +69,8 @@ std::optional<std::int64_t> golden_prefix_version(const fs::path& dir) {
     }
 }
 
-std::int64_t ensure_golden_prefix(const fs::path& dir, const fs::path& scratch_root) {
+std::int64_t ensure_golden_prefix(const fs::path& dir, const fs::path& scratch_root,
+                                  util::Clock& clock) {
     if (auto v = golden_prefix_version(dir)) {
         return *v;
     }
@@ -157,7 +157,7 @@ std::int64_t ensure_golden_prefix(const fs::path& dir, const fs::path& scratch_r
         throw;
     }
     cleanup();
-    auto now = static_cast<std::int64_t>(std::time(nullptr));
+    auto now = static_cast<std::int64_t>(clock.now());
     util::write_file_atomic(dir / kMarker, std::to_string(now));
     return now;
 }

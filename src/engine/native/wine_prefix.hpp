@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "util/clock.hpp"
+
 namespace engine::native {
 
 // Default location of the golden prefix (configurable).
@@ -27,10 +29,11 @@ inline constexpr const char* kGuestPrefix = "/home/user/.wine";
 std::optional<std::int64_t> golden_prefix_version(const std::filesystem::path& dir);
 
 // ensure_golden_prefix builds the prefix at `dir` unless a complete one exists; returns its
-// version. `scratch_root` holds the sandbox's scratch dir. Takes ~10-20 s on first use.
-// Throws util::Error (wine64 missing, wineboot failed, ...).
+// version (`clock` time when it was completed). `scratch_root` holds the sandbox's scratch
+// dir. Takes ~10-20 s on first use. Throws util::Error (wine64 missing, wineboot failed, ...).
 std::int64_t ensure_golden_prefix(const std::filesystem::path& dir,
-                                  const std::filesystem::path& scratch_root);
+                                  const std::filesystem::path& scratch_root,
+                                  util::Clock& clock = util::system_clock());
 
 // wine_environment returns the curated environment every Wine process in the sandbox gets
 // (no host variables). `extra` entries ("K=V") are appended.

@@ -264,13 +264,20 @@ TEST(NativeEngine, ForkBombAndMemoryHogAreContained) {
     }
 }
 
-TEST(NativeEngine, Win32WithoutWine32FailsFastAndNonRetryable) {
-    if (wine32_available()) {
-        GTEST_SKIP() << "wine32 installed: 32-bit PEs run (covered by the win32 run)";
-    }
+TEST(NativeEngine, Win32RunsWithWine32OrFailsFastWithout) {
     Analysis run;
+    if (wine32_available()) {
+        // wine32:i386 installed (scripts/setup.d/engine.sh): the 32-bit ground truth runs.
+        ASSERT_TRUE(fs::exists(program("pe_behaviour32.exe")));
+        auto res = run.analyze(program("pe_behaviour32.exe"), "pe_behaviour32.exe", "win32", 60);
+        auto recs = run.records();
+        EXPECT_EQ(recs[0]["Status"], "Success");
+        EXPECT_GT(res.injected_pid, 0);
+        return;
+    }
     fs::path sample = run.tmp.path() / "x.exe";
     util::write_file_atomic(sample, "MZ");
+    auto start = std::chrono::steady_clock::now();
     try {
         run.analyze(sample, "x.exe", "win32", 10);
         FAIL() << "expected EngineError";
@@ -278,6 +285,8 @@ TEST(NativeEngine, Win32WithoutWine32FailsFastAndNonRetryable) {
         EXPECT_FALSE(e.retryable());
         EXPECT_NE(std::string(e.what()).find("32-bit PE needs wine32"), std::string::npos);
     }
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
+    EXPECT_FALSE(fs::exists(run.out / "drakmon.log"));
 }
 
 TEST(NativeEngine, RejectsBadRequests) {
