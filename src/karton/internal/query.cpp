@@ -58,6 +58,9 @@ class RegexTranslator {
         while (i_ < p_.size()) {
             atom();
         }
+        if (depth_ != 0) {
+            fail("missing ), unterminated subpattern");
+        }
         return out_;
     }
 
@@ -489,6 +492,13 @@ PyRegex PyRegex::compile(const std::string& operand) {
     bool multiline = flags.find('m') != std::string::npos;
     bool dotall = flags.find('s') != std::string::npos;
     const bool verbose = flags.find('x') != std::string::npos;
+    if (utf8_to_u32(pattern).size() > kMaxPattern) {
+        // The std::regex compiler is recursive descent: bound its depth.
+        r.error_ = operand.substr(0, 64) +
+                   "... failed to execute with error error('pattern longer than " +
+                   std::to_string(kMaxPattern) + " characters')";
+        return r;
+    }
     try {
         RegexTranslator tr(utf8_to_u32(pattern), verbose);
         const std::wstring ecma = tr.run(icase, multiline, dotall);
@@ -499,7 +509,20 @@ PyRegex PyRegex::compile(const std::string& operand) {
         if (multiline) {
             syntax |= std::regex_constants::multiline;
         }
-        r.re_ = std::make_shared<const std::wregex>(ecma, syntax);
+        try {
+            // Thompson-NFA executor: no recursion per subject character. Searching is one
+            // anchored pass over "[\s\S]*?(?:pattern)": regex_search would restart the NFA at
+            // every position (quadratic).
+            r.re_ = std::make_shared<const std::wregex>(
+                L"[\\s\\S]*?(?:" + ecma + L")", syntax | std::regex_constants::__polynomial);
+        } catch (const std::regex_error& e) {
+            if (e.code() != std::regex_constants::error_complexity) {
+                throw;
+            }
+            // Back-references need the backtracking executor (recursive per character).
+            r.re_ = std::make_shared<const std::wregex>(ecma, syntax);
+            r.backtracking_ = true;
+        }
     } catch (const std::string& why) {
         r.error_ = operand + " failed to execute with error error('" + why + "')";
     } catch (const std::regex_error& e) {
@@ -513,13 +536,16 @@ bool PyRegex::search(std::string_view value) const {
         throw QueryError(*error_);
     }
     const std::wstring w = to_wide(value);
-    if (w.size() > kMaxSubject) {
+    if (backtracking_ && w.size() > kMaxSubject) {
         // libstdc++'s executor recurses per character; refuse instead of overflowing the stack.
         throw QueryError(operand_ + " failed to execute with error error('subject longer than " +
                          std::to_string(kMaxSubject) + " characters')");
     }
     try {
-        return std::regex_search(w, *re_);
+        if (backtracking_) {
+            return std::regex_search(w, *re_);
+        }
+        return std::regex_search(w, *re_, std::regex_constants::match_continuous);
     } catch (const std::regex_error& e) {
         throw QueryError(operand_ + " failed to execute with error error('" + e.what() + "')");
     }

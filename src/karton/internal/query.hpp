@@ -20,23 +20,28 @@ namespace karton::internal {
 // Supported: classes, groups, (?:) (?=) (?!) (?P<n>) (?P=n) (?#), leading (?imsx), \A \Z $ .
 // with Python semantics, {m,n}/{,n}, escapes \d\w\s\b \xhh \uhhhh \Uhhhhhhhh octal.
 // Gaps (reported as an invalid pattern, i.e. QueryError): lookbehind, scoped flags (?i:...),
-// atomic groups, possessive quantifiers, \N{...}, \A under MULTILINE; \w \d and IGNORECASE are
-// ASCII-only; `^` under MULTILINE also matches after \r.
+// atomic groups, possessive quantifiers, \N{...}, \A under MULTILINE, patterns over kMaxPattern
+// code points; \w \d and IGNORECASE are ASCII-only; `^` under MULTILINE also matches after \r.
 class PyRegex {
   public:
     // compile never throws; an invalid/unsupported pattern sets error() (a QueryError message).
     static PyRegex compile(const std::string& operand);
-    // search is re.search(pattern, value) != None; throws QueryError when error() is set or the
-    // subject is too long for the backtracking engine (kMaxSubject code points).
+    // search is re.search(pattern, value) != None; throws QueryError when error() is set, or
+    // when a pattern with back-references (backtracking engine, recursive per character) meets
+    // a subject longer than kMaxSubject code points. Other patterns run on libstdc++'s
+    // polynomial (Thompson NFA) executor with no length limit.
     bool search(std::string_view value) const;
     const std::optional<std::string>& error() const { return error_; }
 
-    static constexpr std::size_t kMaxSubject = 4096;
+    static constexpr std::size_t kMaxSubject = 2048;
+    // kMaxPattern bounds the pattern length (the std::regex compiler recurses on nesting).
+    static constexpr std::size_t kMaxPattern = 2048;
 
   private:
     std::shared_ptr<const std::wregex> re_;  // shared by copies of this immutable object
     std::optional<std::string> error_;
     std::string operand_;
+    bool backtracking_ = false;
 };
 
 // QueryEngine evaluates query conditions taken from one filter JSON tree. Construct it with the
