@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <limits>
+#include <locale>
 
 #include "karton/filter.hpp"
 #include "karton/internal/glob.hpp"
@@ -244,6 +245,14 @@ class RegexTranslator {
     }
 
     void skip_verbose() {
+        const std::size_t before = i_;
+        skip_verbose_chars();
+        if (i_ != before) {
+            lazy_taken_ = true;  // a lazy '?' must follow its repeat directly
+        }
+    }
+
+    void skip_verbose_chars() {
         while (verbose_ && i_ < p_.size()) {
             const char32_t c = p_[i_];
             if (c == U' ' || c == U'\t' || c == U'\n' || c == U'\r' || c == U'\v' || c == U'\f') {
@@ -258,8 +267,16 @@ class RegexTranslator {
         }
     }
 
-    bool try_quantifier_brace() {
-        // i_ points at '{'. Python accepts {m}, {m,}, {,n}, {m,n}; anything else is literal.
+    struct Brace {
+        std::wstring text;  // ECMAScript form, "{,n}" rewritten "{0,n}"
+        unsigned long min = 0;
+        unsigned long max = 0;  // 0 with unbounded = true
+        bool unbounded = false;
+        std::size_t end = 0;  // index after '}'
+    };
+
+    // parse_brace reads {m}, {m,}, {,n}, {m,n} at i_ (pointing at '{'); nullopt = literal '{'.
+    std::optional<Brace> parse_brace() const {
         std::size_t j = i_ + 1;
         std::wstring lo;
         std::wstring hi;
@@ -275,18 +292,75 @@ class RegexTranslator {
             }
         }
         if (j >= p_.size() || p_[j] != U'}' || (lo.empty() && !comma)) {
-            return false;
+            return std::nullopt;
         }
-        if (lo.empty() && hi.empty()) {
-            // "{,}" is {0,} in Python.
+        if (lo.size() > 6 || hi.size() > 6) {
+            fail("unsupported: repeat count over " + std::to_string(kMaxRepeat));
         }
-        if (!lo.empty() && !hi.empty() &&
-            std::wcstoul(hi.c_str(), nullptr, 10) < std::wcstoul(lo.c_str(), nullptr, 10)) {
+        Brace b;
+        b.min = lo.empty() ? 0 : std::wcstoul(lo.c_str(), nullptr, 10);
+        b.unbounded = comma && hi.empty();
+        b.max = comma ? (hi.empty() ? 0 : std::wcstoul(hi.c_str(), nullptr, 10)) : b.min;
+        if (!b.unbounded && b.max < b.min) {
             fail("min repeat greater than max repeat");
         }
-        out_ += L"{" + (lo.empty() ? std::wstring(L"0") : lo) + (comma ? L"," : L"") + hi + L"}";
-        i_ = j + 1;
-        return true;
+        if (b.min > kMaxRepeat || b.max > kMaxRepeat) {
+            fail("unsupported: repeat count over " + std::to_string(kMaxRepeat));
+        }
+        b.text = L"{" + (lo.empty() ? std::wstring(L"0") : lo) + (comma ? L"," : L"") + hi + L"}";
+        b.end = j + 1;
+        return b;
+    }
+
+    // quantifier applies a repeat to the previous item with Python's rules: nothing to repeat
+    // after an anchor/start/'|'/'(', "multiple repeat" after a repeat except one lazy '?'.
+    void quantifier(std::wstring text, unsigned long min, unsigned long factor) {
+        if (last_ == Last::Nothing) {
+            fail("nothing to repeat");
+        }
+        if (last_ == Last::Repeat) {
+            if (text == L"?" && !lazy_taken_) {
+                if (!repeat_dropped_) {
+                    out_ += L"?";
+                }
+                lazy_taken_ = true;
+                return;
+            }
+            if (text == L"+" && !lazy_taken_) {
+                fail("unsupported: possessive quantifier");
+            }
+            fail("multiple repeat");
+        }
+        if (atom_lookaround_) {
+            // ECMAScript cannot repeat an assertion; Python can: a zero-width item repeated at
+            // least once is the item, optional repetition matches the empty string.
+            if (min == 0) {
+                out_.erase(atom_start_);
+            }
+            repeat_dropped_ = true;
+        } else {
+            repeat_dropped_ = false;
+            out_ += text;
+            weight_add(atom_weight_ * (factor > 0 ? factor - 1 : 0));
+        }
+        last_ = Last::Repeat;
+        lazy_taken_ = false;
+    }
+
+    void weight_add(std::size_t w) {
+        weights_.back() += w;
+        if (weights_.back() > kMaxWeight) {
+            fail("unsupported: pattern expands to too many states");
+        }
+    }
+
+    // begin_atom / end_atom bracket the emission of one repeatable item.
+    void atom_at(std::size_t start, bool lookaround = false, std::size_t weight = 1) {
+        last_ = Last::Atom;
+        atom_start_ = start;
+        atom_lookaround_ = lookaround;
+        atom_weight_ = weight;
+        weight_add(weight);
     }
 
     void char_class() {
@@ -316,6 +390,9 @@ class RegexTranslator {
                 lit = c;
             }
             if (!is_lit) {
+                if (i_ + 1 < p_.size() && p_[i_] == U'-' && p_[i_ + 1] != U']') {
+                    fail("bad character range");
+                }
                 continue;
             }
             if (i_ + 1 < p_.size() && p_[i_] == U'-' && p_[i_ + 1] != U']') {
@@ -344,13 +421,17 @@ class RegexTranslator {
         if (i_ < p_.size() && p_[i_] == U'?') {
             const std::u32string rest = p_.substr(i_ + 1, 2);
             if (!rest.empty() && (rest[0] == U':' || rest[0] == U'=' || rest[0] == U'!')) {
+                groups_open_.push_back({out_.size(), rest[0] != U':'});
+                weights_.push_back(0);
                 out_ += L"(?";
                 out_.push_back(static_cast<wchar_t>(rest[0]));
                 i_ += 2;
                 depth_++;
+                last_ = Last::Nothing;
                 return;
             }
             if (!rest.empty() && rest[0] == U'#') {
+                lazy_taken_ = true;  // a lazy '?' must follow its repeat directly
                 while (i_ < p_.size() && p_[i_] != U')') {
                     ++i_;
                 }
@@ -369,10 +450,18 @@ class RegexTranslator {
                 if (j >= p_.size() || name.empty()) {
                     fail("missing group name");
                 }
+                for (const auto& existing : names_) {
+                    if (existing.first == name) {
+                        fail("redefinition of group name");
+                    }
+                }
                 names_.emplace_back(name, ++groups_);
+                groups_open_.push_back({out_.size(), false});
+                weights_.push_back(0);
                 out_.push_back(L'(');
                 i_ = j + 1;
                 depth_++;
+                last_ = Last::Nothing;
                 return;
             }
             if (rest.size() == 2 && rest[0] == U'P' && rest[1] == U'=') {
@@ -386,6 +475,7 @@ class RegexTranslator {
                 }
                 for (const auto& [n, g] : names_) {
                     if (n == name) {
+                        atom_at(out_.size());
                         out_ += L"(?:\\" + std::to_wstring(g) + L")";
                         i_ = j + 1;
                         return;
@@ -397,7 +487,10 @@ class RegexTranslator {
         }
         ++groups_;
         depth_++;
+        groups_open_.push_back({out_.size(), false});
+        weights_.push_back(0);
         out_.push_back(L'(');
+        last_ = Last::Nothing;
     }
 
     void atom() {
@@ -405,56 +498,98 @@ class RegexTranslator {
         if (i_ >= p_.size()) {
             return;
         }
+        const std::size_t start = out_.size();
         const char32_t c = p_[i_++];
         switch (c) {
             case U'\\': {
+                const bool anchor = i_ < p_.size() && std::u32string_view(U"bBAZ").find(p_[i_]) !=
+                                                          std::u32string_view::npos;
                 char32_t lit = 0;
                 if (escape(false, lit)) {
                     emit_literal(lit);
+                }
+                if (anchor) {
+                    last_ = Last::Nothing;
+                } else {
+                    atom_at(start);
                 }
                 return;
             }
             case U'.':
                 out_ += *dotall_ ? L"[\\s\\S]" : L"[^\\n]";
+                atom_at(start);
                 return;
             case U'^':
                 out_.push_back(L'^');
+                last_ = Last::Nothing;
                 return;
             case U'$':
                 out_ += *multiline_ ? L"(?=\\n|(?![\\s\\S]))" : L"(?=\\n?(?![\\s\\S]))";
+                last_ = Last::Nothing;
                 return;
             case U'[':
                 char_class();
+                atom_at(start);
                 return;
             case U'(':
                 group_open();
                 return;
-            case U')':
-                if (depth_ == 0) {
+            case U')': {
+                if (depth_ == 0 || groups_open_.empty()) {
                     fail("unbalanced parenthesis");
                 }
                 depth_--;
                 out_.push_back(L')');
+                const auto [open_at, lookaround] = groups_open_.back();
+                groups_open_.pop_back();
+                const std::size_t inner = weights_.back();
+                weights_.pop_back();
+                atom_at(open_at, lookaround, inner + 1);
                 return;
-            case U'{':
+            }
+            case U'{': {
                 --i_;
-                if (!try_quantifier_brace()) {
+                if (const auto b = parse_brace()) {
+                    i_ = b->end;
+                    quantifier(b->text, b->min, (b->unbounded ? b->min : b->max) + 1);
+                } else {
                     ++i_;
                     out_ += L"\\{";
+                    atom_at(start);
                 }
                 return;
+            }
             case U'*':
+                quantifier(L"*", 0, 1);
+                return;
             case U'+':
+                quantifier(L"+", 1, 1);
+                return;
             case U'?':
+                quantifier(L"?", 0, 1);
+                return;
             case U'|':
-                out_.push_back(static_cast<wchar_t>(c));
+                out_.push_back(L'|');
+                last_ = Last::Nothing;
                 return;
             default:
                 emit_literal(c);
+                atom_at(start);
                 return;
         }
     }
 
+    static constexpr unsigned long kMaxRepeat = 1000;
+    static constexpr std::size_t kMaxWeight = 20000;
+    enum class Last { Nothing, Atom, Repeat };
+    Last last_ = Last::Nothing;
+    std::size_t atom_start_ = 0;
+    bool atom_lookaround_ = false;
+    std::size_t atom_weight_ = 1;
+    bool lazy_taken_ = false;
+    bool repeat_dropped_ = false;
+    std::vector<std::pair<std::size_t, bool>> groups_open_;
+    std::vector<std::size_t> weights_{0};
     std::u32string p_;
     bool verbose_;
     std::size_t i_ = 0;
@@ -466,6 +601,27 @@ class RegexTranslator {
     bool* multiline_ = nullptr;
     bool* dotall_ = nullptr;
 };
+
+// unicode_locale gives \\w \\s and IGNORECASE Unicode meaning (glibc's C.UTF-8 tables), as
+// Python's str patterns have; falls back to the classic locale (ASCII) when unavailable.
+const std::locale& unicode_locale() {
+    static const std::locale loc = [] {
+        try {
+            return std::locale("C.UTF-8");
+        } catch (const std::runtime_error&) {
+            return std::locale::classic();
+        }
+    }();
+    return loc;
+}
+
+std::shared_ptr<const std::wregex> make_wregex(const std::wstring& pattern,
+                                               std::regex_constants::syntax_option_type flags) {
+    auto re = std::make_shared<std::wregex>();
+    re->imbue(unicode_locale());
+    re->assign(pattern, flags);
+    return re;
+}
 
 std::wstring to_wide(std::string_view s) {
     const std::u32string u = utf8_to_u32(s);
@@ -513,14 +669,14 @@ PyRegex PyRegex::compile(const std::string& operand) {
             // Thompson-NFA executor: no recursion per subject character. Searching is one
             // anchored pass over "[\s\S]*?(?:pattern)": regex_search would restart the NFA at
             // every position (quadratic).
-            r.re_ = std::make_shared<const std::wregex>(
-                L"[\\s\\S]*?(?:" + ecma + L")", syntax | std::regex_constants::__polynomial);
+            r.re_ = make_wregex(L"[\\s\\S]*?(?:" + ecma + L")",
+                                syntax | std::regex_constants::__polynomial);
         } catch (const std::regex_error& e) {
             if (e.code() != std::regex_constants::error_complexity) {
                 throw;
             }
             // Back-references need the backtracking executor (recursive per character).
-            r.re_ = std::make_shared<const std::wregex>(ecma, syntax);
+            r.re_ = make_wregex(ecma, syntax);
             r.backtracking_ = true;
         }
     } catch (const std::string& why) {

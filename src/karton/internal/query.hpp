@@ -21,7 +21,9 @@ namespace karton::internal {
 // with Python semantics, {m,n}/{,n}, escapes \d\w\s\b \xhh \uhhhh \Uhhhhhhhh octal.
 // Gaps (reported as an invalid pattern, i.e. QueryError): lookbehind, scoped flags (?i:...),
 // atomic groups, possessive quantifiers, \N{...}, \A under MULTILINE, patterns over kMaxPattern
-// code points; \w \d and IGNORECASE are ASCII-only; `^` under MULTILINE also matches after \r.
+// code points; \d is ASCII-only, \w \s IGNORECASE follow glibc C.UTF-8;
+// `^` under MULTILINE also matches after \r; repeat counts over 1000 and patterns expanding to
+// over 20000 NFA states are refused.
 class PyRegex {
   public:
     // compile never throws; an invalid/unsupported pattern sets error() (a QueryError message).

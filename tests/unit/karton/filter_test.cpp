@@ -164,6 +164,30 @@ TEST(FilterRegex, PythonSemanticsOfAnchorsAndFlags) {
     EXPECT_EQ(run(R"([{"p": {"$regex": "/a/q"}}])", R"({"p": "x/a/q"})"), "true");
 }
 
+TEST(FilterRegex, RepeatRulesFollowPython) {
+    EXPECT_EQ(run(R"([{"p": {"$regex": "^*"}}])", R"({"p": "x"})"), "QueryError");
+    EXPECT_EQ(run(R"([{"p": {"$regex": "a**"}}])", R"({"p": "x"})"), "QueryError");
+    EXPECT_EQ(run(R"([{"p": {"$regex": "a{2}*"}}])", R"({"p": "x"})"), "QueryError");
+    EXPECT_EQ(run(R"([{"p": {"$regex": "a|*b"}}])", R"({"p": "x"})"), "QueryError");
+    EXPECT_EQ(run(R"j([{"p": {"$regex": "a+(?#c)?"}}])j", R"({"p": "a"})"), "QueryError");
+    EXPECT_EQ(run(R"j([{"p": {"$regex": "a(?#c)*b"}}])j", R"({"p": "aaab"})"), "true");
+    EXPECT_EQ(run(R"([{"p": {"$regex": "^a{2}?$"}}])", R"({"p": "aa"})"), "true");
+    EXPECT_EQ(run(R"([{"p": {"$regex": "x{}"}}])", R"({"p": "x{}"})"), "true");
+    EXPECT_EQ(run(R"([{"p": {"$regex": "^x{,}$"}}])", R"({"p": "xxx"})"), "true");
+    // Repeated lookarounds (ECMAScript refuses them; Python allows).
+    EXPECT_EQ(run(R"j([{"p": {"$regex": "a(?!b)+?c"}}])j", R"({"p": "ac"})"), "true");
+    EXPECT_EQ(run(R"j([{"p": {"$regex": "a(?=b)*c"}}])j", R"({"p": "ac"})"), "true");
+    EXPECT_EQ(run(R"j([{"p": {"$regex": "a(?=b)+c"}}])j", R"({"p": "ac"})"), "false");
+    EXPECT_EQ(run(R"j([{"p": {"$regex": "(?P<n>a)(?P<n>b)"}}])j", R"({"p": "ab"})"), "QueryError");
+    EXPECT_EQ(run(R"([{"p": {"$regex": "[\\w-z]"}}])", R"({"p": "a"})"), "QueryError");
+    // Documented gaps (bounded NFA size; the reference accepts these): refused as QueryError.
+    EXPECT_EQ(run(R"([{"p": {"$regex": "a{1001}"}}])", R"({"p": "a"})"), "QueryError");
+    EXPECT_EQ(run(R"j([{"p": {"$regex": "((a{999}){999})"}}])j", R"({"p": "a"})"), "QueryError");
+    // \w is Unicode-aware like Python's str patterns.
+    EXPECT_EQ(run(R"([{"p": {"$regex": "^\\w+$"}}])", R"({"p": "\u017c\u00f3\u0142w"})"), "true");
+    EXPECT_EQ(run(R"([{"p": {"$regex": "/\u017b/i"}}])", R"({"p": "\u017c"})"), "true");
+}
+
 TEST(FilterRegex, InvalidPatternsAreQueryErrorsOnlyForStringValues) {
     EXPECT_EQ(run(R"([{"p": {"$regex": "("}}])", R"({"p": "x"})"), "QueryError");
     EXPECT_EQ(run(R"j([{"p": {"$regex": "a)|(b"}}])j", R"({"p": "a"})"), "QueryError");
