@@ -577,8 +577,8 @@ struct ProcessTreeBuilder::Impl {
     }
 };
 
-ProcessTreeBuilder::ProcessTreeBuilder() : impl_(new Impl) {}
-ProcessTreeBuilder::~ProcessTreeBuilder() { delete impl_; }
+ProcessTreeBuilder::ProcessTreeBuilder() : impl_(std::make_unique<Impl>()) {}
+ProcessTreeBuilder::~ProcessTreeBuilder() = default;
 void ProcessTreeBuilder::add_line(std::string_view line) { impl_->add_line(line); }
 ProcessTree ProcessTreeBuilder::finish() { return impl_->finish(); }
 
