@@ -345,6 +345,39 @@ TEST(ElfTracer, BoundedForkBombIsKilledOnTimeout) {
     EXPECT_EQ(select(run.records, "procmon", "MmCleanProcessAddressSpace").size(), 64u);
 }
 
+TEST(ElfTracer, WorksUnprivilegedAsPid1OfAPidNamespace) {
+    // As inside the native sandbox: own pid namespace (the tracer is pid 1), uid 65534.
+    util::TempDir dir("trace");
+    std::filesystem::permissions(dir.path(), std::filesystem::perms::all);
+    std::string cmd =
+        "unshare --pid --fork --mount-proc setpriv --reuid=65534 --regid=65534 "
+        "--clear-groups " +
+        tracer_bin().string() + " --output " + (dir.path() / "out.jsonl").string() +
+        " --dumps-dir " + (dir.path() / "dumps").string() + " --timeout 20 -- " +
+        program("elf_behaviour").string() + " " + dir.path().string() + " > " +
+        (dir.path() / "stdout.txt").string();
+    int status = std::system(cmd.c_str());
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 7);
+    auto records = read_records(dir.path() / "out.jsonl");
+    ASSERT_FALSE(records.empty());
+    EXPECT_EQ(records.front()["PID"], 1);
+    auto creates = select(records, "procmon", "NtCreateUserProcess");
+    ASSERT_EQ(creates.size(), 3u);
+    EXPECT_EQ(creates[0]["PID"], 1);
+    EXPECT_EQ(creates[0]["UserId"], 65534);
+    EXPECT_EQ(select(records, "socketmon", "connect").size(), 1u);
+    bool rwx = false;
+    for (const auto& r : records) {
+        if (r["Plugin"] == "memdump") {
+            std::string data =
+                util::read_file(dir.path() / "dumps" / r["DumpFilename"].get<std::string>());
+            rwx |= data.find("DRAK-RWX-MARKER-0123456789") != std::string::npos;
+        }
+    }
+    EXPECT_TRUE(rwx);
+}
+
 TEST(ElfTracer, MissingProgramExits127) {
     util::TempDir dir("trace");
     TraceRun run = run_tracer(dir, {"/nonexistent/program"}, 5);
