@@ -16,6 +16,8 @@
 namespace postprocess {
 namespace {
 
+constexpr size_t kMaxCachedPluginValues = 4096;
+
 bool is_py_strip_ws(char c) {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\x0b' || c == '\x0c';
 }
@@ -111,20 +113,24 @@ class Splitter {
             ++*last_count_;
             return *last_;
         }
-        auto it = by_encoded_.find(key);
-        if (it == by_encoded_.end()) {
-            std::string name = "unknown";
+        std::string name;
+        if (auto it = by_encoded_.find(key); it != by_encoded_.end()) {
+            name = it->second;
+        } else {
+            name = "unknown";
             if (encoded_plugin && !encoded_plugin->empty() && encoded_plugin->front() == '"') {
                 if (auto decoded = py_decode_string(*encoded_plugin)) {
                     name = sanitize_plugin_name(*decoded);
                 }
             }
-            if (by_encoded_.size() >= options_.max_plugins) {
+            if (writers_.count(name) == 0 && writers_.size() >= options_.max_plugins) {
                 name = "unknown";
             }
-            it = by_encoded_.emplace(std::string(key), name).first;
+            // The cache is bounded too: hostile logs may carry millions of distinct values.
+            if (by_encoded_.size() < kMaxCachedPluginValues) {
+                by_encoded_.emplace(std::string(key), name);
+            }
         }
-        const std::string& name = it->second;
         auto wit = writers_.find(name);
         if (wit == writers_.end()) {
             wit = writers_
