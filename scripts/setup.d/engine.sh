@@ -14,7 +14,8 @@ if [ "${DRAK_SKIP_WINE32:-0}" = 1 ]; then
   log "DRAK_SKIP_WINE32=1: not installing wine32"
   exit 0
 fi
-if dpkg-query -W -f='${Status}' wine32:i386 2>/dev/null | grep -q "install ok installed"; then
+status=$(dpkg-query -W -f='${Status}' wine32:i386 2>/dev/null)
+if [ "$status" = "install ok installed" ]; then
   log "wine32:i386 already installed"
   exit 0
 fi
@@ -23,12 +24,14 @@ if [ "$(id -u)" != 0 ]; then
   exit 0
 fi
 
-if ! dpkg --print-foreign-architectures | grep -qx i386; then
+archs=$(dpkg --print-foreign-architectures)
+if ! grep -qx i386 <<<"$archs"; then
   dpkg --add-architecture i386
 fi
 # A partial update (e.g. one mirror index mid-sync) is fine as long as wine32 has a candidate.
 apt-get update -q >/dev/null 2>&1 || log "apt-get update reported errors; continuing"
-if ! apt-cache policy wine32:i386 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+policy=$(apt-cache policy wine32:i386 2>/dev/null)
+if ! grep -q 'Candidate: [0-9]' <<<"$policy"; then
   log "no wine32:i386 candidate in the package index; skipping wine32"
   exit 0
 fi
@@ -82,6 +85,8 @@ for round in $(seq 1 40); do
     break
   fi
 done
+printf '%s\n' "${sim:-}" | tail -n 25 >&2
+log "pins tried: ${pins[*]:-none}"
 log "wine32:i386 cannot be installed consistently on this host; 32-bit PEs will fail with"
 log "'32-bit PE needs wine32' (64-bit PEs and ELF samples are unaffected)"
 exit 0
