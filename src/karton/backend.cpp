@@ -1,20 +1,19 @@
 #include "karton/backend.hpp"
 
-#include <algorithm>
-#include <cctype>
+#include "karton/names.hpp"
 
 namespace karton {
 namespace internal::redis_keys {
 
-std::string task_key(std::string_view uid) { return "karton.task:" + std::string(uid); }
+// Key names come from the model's names.hpp; these wrappers keep the backend's internal API.
+std::string task_key(std::string_view uid) { return names::task_key(uid); }
 
 std::string queue_key(std::string_view priority, std::string_view identity) {
-    return "karton.queue." + std::string(priority) + ":" + std::string(identity);
+    return names::queue_key(priority, identity);
 }
 
 std::vector<std::string> consume_order(std::string_view identity) {
-    return {std::string(identity), queue_key("high", identity), queue_key("normal", identity),
-            queue_key("low", identity)};
+    return names::consume_order(identity);
 }
 
 std::string metric_key(Metric m) {
@@ -34,10 +33,7 @@ std::string metric_key(Metric m) {
 }
 
 std::string log_channel(std::string_view level, std::string_view logger) {
-    std::string l(level);
-    std::transform(l.begin(), l.end(), l.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return "karton.log." + l + "." + std::string(logger);
+    return names::log_channel(level, logger);
 }
 
 }  // namespace internal::redis_keys

@@ -3,7 +3,7 @@
 // the queues, re-check filters, Started / Finished / Crashed with a Python-style error list,
 // metrics, clean SIGTERM/SIGINT shutdown, Redis reconnection with backoff.
 //
-// A complete service:
+// A complete service (settings come from karton.ini, e.g. via karton/service_settings.hpp):
 //
 //   class Hasher : public karton::Consumer {
 //   public:
@@ -12,13 +12,14 @@
 //           std::string bytes = ctx.download(ctx.resource("sample"));
 //           karton::Task out = ctx.new_task({{"type", "hash"}});
 //           out.payload.set("sha256", util::sha256_hex(bytes));
-//           ctx.send(out);
+//           ctx.send(out);  // child of the task being processed (§4.4 merge)
 //       }
 //   };
 //   int main() {
 //       karton::ConsumerInfo info{.identity = "karton.hasher",
 //                                 .filters = karton::json::parse(R"([{"type": "sample"}])")};
-//       return Hasher(settings_from_config(), info).run() == karton::StopReason::BindsChanged;
+//       Hasher service(settings, info);
+//       service.run();  // returns on SIGTERM/SIGINT or when another replica changed the binds
 //   }
 #pragma once
 
