@@ -1187,6 +1187,11 @@ struct Evaluator {
     }
 
     Ev extract_key(std::string_view key, const Ev& e) const {
+        if (key.find('.') == std::string_view::npos && e.is_object()) {
+            // Fast path (one plain header name): no path split, no allocation.
+            const json::Value* member = e.object().find(key);
+            return member != nullptr ? Ev::of(*member) : Ev::missing();
+        }
         bool index_error = false;
         Ev out = extract(e, split_dots(key), 0, index_error);
         return index_error ? Ev::missing() : out;
