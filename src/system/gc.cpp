@@ -192,7 +192,8 @@ void GarbageCollector::flush_pending(std::vector<Pending>& pending, GcStats& sta
             eval.push_back(pending[j].uid);
         }
         std::vector<std::string_view> argv(eval.begin(), eval.end());
-        for (const auto& v : backend_.connection().command(argv).as_array()) {
+        const karton::Reply found = backend_.connection().command(argv);
+        for (const auto& v : found.as_array()) {
             present.insert(v.as_string());
         }
     }
@@ -353,9 +354,8 @@ GcStats GarbageCollector::collect_resources() {
             }
         },
         [] {});
-    const auto batches = karton::plan_resource_gc(listing, referenced,
-                                                  config_.enable_null_version_deletion,
-                                                  karton::kDeleteBatch);
+    const auto batches = karton::plan_resource_gc(
+        listing, referenced, config_.enable_null_version_deletion, karton::kDeleteBatch);
     for (const auto& batch : batches) {
         std::vector<s3::ObjectId> ids;
         ids.reserve(batch.size());
@@ -366,8 +366,8 @@ GcStats GarbageCollector::collect_resources() {
         stats.objects_deleted += r.deleted.size();
         stats.object_delete_errors += r.errors.size();
         for (const auto& err : r.errors) {
-            log_.log(LogLevel::Warning, "GC: could not delete object " + err.key + " (" +
-                                            err.code + ": " + err.message + ")");
+            log_.log(LogLevel::Warning, "GC: could not delete object " + err.key + " (" + err.code +
+                                            ": " + err.message + ")");
         }
     }
     return stats;

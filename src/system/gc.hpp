@@ -55,8 +55,8 @@ class GarbageCollector {
   public:
     // `backend`, `log`, `clock` and `s3` (when not null) must outlive the collector; with a null
     // `s3` resource GC is skipped.
-    GarbageCollector(karton::Backend& backend, s3::S3Client* s3, SystemLog& log,
-                     util::Clock& clock, GcConfig config);
+    GarbageCollector(karton::Backend& backend, s3::S3Client* s3, SystemLog& log, util::Clock& clock,
+                     GcConfig config);
 
     // collect_tasks runs §9.1 once (now = one clock reading). Throws karton::RedisError.
     GcStats collect_tasks();

@@ -106,9 +106,9 @@ Router::Router(karton::Backend& backend, SystemLog& log, util::Clock& clock, uti
 
 std::vector<std::string> Router::take(const std::string& source, const std::string& dest,
                                       std::size_t n) {
-    return strings_of(backend_.connection().command(
-                          {"EVAL", kTakeScript, "2", source, dest, std::to_string(n)}),
-                      "EVAL take");
+    return strings_of(
+        backend_.connection().command({"EVAL", kTakeScript, "2", source, dest, std::to_string(n)}),
+        "EVAL take");
 }
 
 RouteStats Router::step(bool block) {
@@ -130,8 +130,8 @@ RouteStats Router::step(bool block) {
         if (sock > 0) {
             wait = std::max<int>(1, std::min<int>(wait, static_cast<int>(sock / 1000) - 1));
         }
-        const auto r = conn.command(
-            {"BLMOVE", tasks_key, processing_, "LEFT", "RIGHT", std::to_string(wait)});
+        const auto r =
+            conn.command({"BLMOVE", tasks_key, processing_, "LEFT", "RIGHT", std::to_string(wait)});
         if (r.is_nil()) {
             return stats;
         }
@@ -287,8 +287,8 @@ void Router::route_batch(const std::vector<std::string>& uids, RouteStats& stats
         tx.push_back(std::move(rpush));
     }
     for (const auto& [identity, n] : assigned.items()) {
-        tx.push_back({"HINCRBY", std::string(karton::names::kMetricAssigned), identity,
-                      std::to_string(n)});
+        tx.push_back(
+            {"HINCRBY", std::string(karton::names::kMetricAssigned), identity, std::to_string(n)});
     }
     for (auto& l : logs) {
         tx.push_back(std::move(l));

@@ -64,18 +64,17 @@ void SystemService::ensure_bucket() {
 void SystemService::log_config() {
     const auto& t = config_.timeouts;
     const auto secs = [](double v) { return std::to_string(static_cast<long long>(v)); };
-    log_->log(karton::LogLevel::Info,
-              "Effective config:\n gc_interval:\t" + std::to_string(config_.gc_interval) +
-                  "\n task_dispatched_timeout:\t" + secs(t.task_dispatched_timeout) +
-                  "\n task_started_timeout:\t" + secs(t.task_started_timeout) +
-                  "\n task_crashed_timeout:\t" + secs(t.task_crashed_timeout) +
-                  "\n enable_gc:\t" + py_bool(config_.enable_gc) + "\n enable_router:\t" +
-                  py_bool(config_.enable_router) + "\n enable_null_version_deletion:\t" +
-                  py_bool(config_.enable_null_version_deletion) + "\n enable_task_tracking:\t" +
-                  py_bool(config_.enable_task_tracking) + "\n task_tracking_ttl:\t" +
-                  std::to_string(config_.task_tracking_ttl) +
-                  "\n crash_started_tasks_on_timeout:\t" +
-                  py_bool(t.crash_started_tasks_on_timeout));
+    log_->log(
+        karton::LogLevel::Info,
+        "Effective config:\n gc_interval:\t" + std::to_string(config_.gc_interval) +
+            "\n task_dispatched_timeout:\t" + secs(t.task_dispatched_timeout) +
+            "\n task_started_timeout:\t" + secs(t.task_started_timeout) +
+            "\n task_crashed_timeout:\t" + secs(t.task_crashed_timeout) + "\n enable_gc:\t" +
+            py_bool(config_.enable_gc) + "\n enable_router:\t" + py_bool(config_.enable_router) +
+            "\n enable_null_version_deletion:\t" + py_bool(config_.enable_null_version_deletion) +
+            "\n enable_task_tracking:\t" + py_bool(config_.enable_task_tracking) +
+            "\n task_tracking_ttl:\t" + std::to_string(config_.task_tracking_ttl) +
+            "\n crash_started_tasks_on_timeout:\t" + py_bool(t.crash_started_tasks_on_timeout));
 }
 
 void SystemService::run(const std::atomic<bool>& stop) {

@@ -125,8 +125,9 @@ karton::ServiceSettings service_settings(const karton::Config& cfg,
     if (!s.redis.password) {
         s.redis.password = rc.password;
     }
-    s.redis.socket_timeout = rc.socket_timeout ? std::chrono::milliseconds(*rc.socket_timeout * 1000)
-                                               : std::chrono::milliseconds(0);
+    s.redis.socket_timeout = rc.socket_timeout
+                                 ? std::chrono::milliseconds(*rc.socket_timeout * 1000)
+                                 : std::chrono::milliseconds(0);
     s.redis.client_name =
         karton::names::format_client_name(kSystemIdentity, kSystemVersion, kSystemVersion);
 
