@@ -65,7 +65,7 @@ for round in $(seq 1 40); do
   fi
   # Libraries apt cannot co-install ("... but X is to be installed" / "not going to be
   # installed"), and -dev packages the simulation would remove, get pinned to a common version.
-  names=$( { printf '%s\n' "$sim" | sed -n 's/.*Depends: \([a-z0-9.+-]*\)\(:i386\)\? (= .*/\1/p; s/.*Depends: \([a-z0-9.+-]*\)\(:i386\)\? .*but .* is to be installed.*/\1/p; s/^ *\([a-z0-9.+-]*\)\(:i386\)\? : Depends.*/\1/p' ;
+  names=$( { printf '%s\n' "$sim" | sed -n 's/.*Depends: \([a-z0-9][a-z0-9.+-]*\).*/\1/p; s/^ *\([a-z0-9][a-z0-9.+-]*\)\(:i386\)\? : Depends.*/\1/p' ;
              printf '%s\n' $removals | sed 's/:.*//' ; } | sort -u)
   progress=0
   for n in $names; do
