@@ -161,6 +161,47 @@ Resource resource_from_marker(const json::Value& marker) {
     return r;
 }
 
+namespace {
+
+// already_normalized: the marker is exactly the seven-field form to_marker() writes, so
+// rebuilding it would give the same value (fast path for routers re-serializing tasks).
+bool already_normalized(const json::Object& outer) {
+    if (outer.size() != 1) {
+        return false;
+    }
+    const json::Value& iv = outer.entries()[0].second;
+    if (!iv.is_object()) {
+        return false;
+    }
+    const json::Object& in = iv.as_object();
+    if (in.size() != 7) {
+        return false;
+    }
+    const json::Value* uid = in.find("uid");
+    const json::Value* name = in.find("name");
+    const json::Value* bucket = in.find("bucket");
+    const json::Value* size = in.find("size");
+    const json::Value* flags = in.find("flags");
+    const json::Value* sha = in.find("sha256");
+    const json::Value* md = in.find("metadata");
+    if (uid == nullptr || !uid->is_string() || name == nullptr || !name->is_string() ||
+        bucket == nullptr || !(bucket->is_string() || bucket->is_null()) || size == nullptr ||
+        !(size->is_int() || size->is_null()) || flags == nullptr || !flags->is_array() ||
+        sha == nullptr || !(sha->is_string() || sha->is_null()) || md == nullptr ||
+        !md->is_object()) {
+        return false;
+    }
+    for (const auto& f : flags->as_array()) {
+        if (!f.is_string()) {
+            return false;
+        }
+    }
+    const json::Value* md_sha = md->as_object().find("sha256");
+    return md_sha != nullptr && *md_sha == *sha;
+}
+
+}  // namespace
+
 void normalize_resources(json::Object& o) {
     for (auto& e : o) {
         normalize_resources(e.second);
@@ -170,7 +211,9 @@ void normalize_resources(json::Object& o) {
 void normalize_resources(json::Value& v) {
     if (v.is_object()) {
         if (is_resource_marker(v)) {
-            v = resource_from_marker(v).to_marker();
+            if (!already_normalized(v.as_object())) {
+                v = resource_from_marker(v).to_marker();
+            }
             return;
         }
         normalize_resources(v.as_object());
