@@ -54,15 +54,16 @@ class Object {
     // operator[] inserts null at the end when absent.
     Value& operator[](std::string_view key);
 
-    std::size_t size() const { return entries_.size(); }
-    bool empty() const { return entries_.empty(); }
+    // size/empty/reserve are defined after Value (clang needs it complete to instantiate them).
+    std::size_t size() const;
+    bool empty() const;
     auto begin() const { return entries_.begin(); }
     auto end() const { return entries_.end(); }
     auto begin() { return entries_.begin(); }
     auto end() { return entries_.end(); }
     const std::vector<Entry>& entries() const { return entries_; }
     // reserve pre-allocates room for `n` entries.
-    void reserve(std::size_t n) { entries_.reserve(n); }
+    void reserve(std::size_t n);
     // append_unchecked appends without the duplicate check; the caller guarantees `key` is not
     // present yet (used by the parser and serializers building fresh objects).
     void append_unchecked(std::string key, Value value);
@@ -131,6 +132,10 @@ class Value {
   private:
     std::variant<std::nullptr_t, bool, std::int64_t, BigInt, double, std::string, Array, Object> v_;
 };
+
+inline std::size_t Object::size() const { return entries_.size(); }
+inline bool Object::empty() const { return entries_.empty(); }
+inline void Object::reserve(std::size_t n) { entries_.reserve(n); }
 
 // type_name returns "null", "bool", "int", "float", "str", "list" or "dict" (Python names).
 const char* type_name(Value::Type t);
