@@ -459,6 +459,18 @@ void NetSim::handle_tcp(bool tls) {
     if (!c) {
         return;
     }
+    // Each connection gets its own thread (bounded) so an idle connection cannot stall the
+    // other responders; every socket has 1 s timeouts, so stop() joins quickly.
+    if (connection_threads_.size() < 256) {
+        connection_threads_.emplace_back([this, fd = c.release(), peer, tls]() mutable {
+            serve_connection(util::UniqueFd(fd), peer, tls);
+        });
+    } else {
+        serve_connection(std::move(c), peer, tls);
+    }
+}
+
+void NetSim::serve_connection(util::UniqueFd c, sockaddr_in peer, bool tls) {
     tcp_connections_.fetch_add(1);
     sockaddr_in orig{};
     socklen_t olen = sizeof orig;
@@ -582,6 +594,11 @@ void NetSim::stop() {
     }
     if (serve_thread_.joinable()) {
         serve_thread_.join();
+    }
+    for (auto& t : connection_threads_) {
+        if (t.joinable()) {
+            t.join();
+        }
     }
     if (capture_thread_.joinable()) {
         capture_thread_.join();

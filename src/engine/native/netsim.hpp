@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include <netinet/in.h>
+
 #include "engine/native/record_writer.hpp"
 #include "util/fs.hpp"
 
@@ -86,6 +88,7 @@ class NetSim {
     void capture();
     void handle_dns();
     void handle_tcp(bool tls);
+    void serve_connection(util::UniqueFd c, sockaddr_in peer, bool tls);
     void emit(nlohmann::ordered_json fields);
     void teardown_namespaces() noexcept;
 
@@ -98,6 +101,7 @@ class NetSim {
     struct TlsState;
     std::unique_ptr<TlsState> tls_;
     std::thread serve_thread_, capture_thread_;
+    std::vector<std::thread> connection_threads_;  // one per accepted connection, joined at stop
     std::atomic<bool> stopped_{false};
     std::atomic<std::uint64_t> dns_queries_{0}, tcp_connections_{0}, packets_{0};
 };
