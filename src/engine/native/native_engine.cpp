@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <mutex>
@@ -22,6 +23,7 @@
 #include "engine/native/wine_debug_parser.hpp"
 #include "engine/native/wine_prefix.hpp"
 #include "engine/native/wineserver_trace.hpp"
+#include "engine/sample_info.hpp"
 #include "engine/start_command.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
@@ -189,17 +191,55 @@ void write_tls_records(const fs::path& keylog, RecordWriter& writer) {
     }
 }
 
-// finish_log writes <out>/drakmon.log: the inject record, then every record of the run.
+// plugin_enabled: an empty plugin list means "everything" (the engine's own default).
+bool plugin_enabled(const AnalysisRequest& request, const std::string& plugin) {
+    return request.plugins.empty() || std::find(request.plugins.begin(), request.plugins.end(),
+                                                plugin) != request.plugins.end();
+}
+
+// record_plugin_enabled maps a record's "Plugin" to the DRAKVUF plugin that emits it
+// (spec §12.2: syscalls -> syscall/sysret, filedelete -> fileextractor) and checks that the
+// request enabled it. inject and our netsim records are always kept.
+bool record_plugin_enabled(const std::vector<std::string>& plugins, const std::string& record) {
+    if (plugins.empty() || record == "inject" || record == "netsim") {
+        return true;
+    }
+    std::string plugin = record;
+    if (record == "syscall" || record == "sysret") {
+        plugin = "syscalls";
+    } else if (record == "fileextractor" || record == "fileextractor_fail") {
+        plugin = "filedelete";
+    }
+    return std::find(plugins.begin(), plugins.end(), plugin) != plugins.end() ||
+           (plugin == "filedelete" &&
+            std::find(plugins.begin(), plugins.end(), "fileextractor") != plugins.end());
+}
+
+// finish_log writes <out>/drakmon.log: the inject record, the procmon records that introduce
+// the sample's process (`creation`, so the process tree has the sample under its launcher as
+// with DRAKVUF's injection into explorer.exe), then every record of the run whose plugin the
+// request enabled.
 void finish_log(const fs::path& out_dir, const fs::path& records, util::Clock& clock,
-                const nlohmann::ordered_json& inject) {
+                const nlohmann::ordered_json& inject, const std::vector<std::string>& plugins,
+                const std::vector<nlohmann::ordered_json>& creation = {}) {
     {
         RecordWriter final_log(out_dir / "drakmon.log", clock);
         final_log.write_inject(inject);
+        if (record_plugin_enabled(plugins, "procmon")) {
+            for (const auto& r : creation) {
+                final_log.write(r);
+            }
+        }
     }
     std::ifstream in(records, std::ios::binary);
     std::ofstream out(out_dir / "drakmon.log", std::ios::binary | std::ios::app);
-    if (in.peek() != std::ifstream::traits_type::eof()) {
-        out << in.rdbuf();  // (inserting zero characters would set failbit)
+    std::string line;
+    while (std::getline(in, line)) {
+        auto rec = nlohmann::ordered_json::parse(line, nullptr, false);
+        if (!rec.is_object() || !rec.contains("Plugin") || !rec["Plugin"].is_string() ||
+            record_plugin_enabled(plugins, rec["Plugin"].get<std::string>())) {
+            out << line << '\n';
+        }
     }
     out.flush();
     if (!out) {
@@ -279,6 +319,31 @@ bool NativeEngine::supports_platform(const std::string& platform) const {
 
 std::int64_t NativeEngine::prepare() {
     return ensure_golden_prefix(options_.golden_prefix, options_.scratch_root, clock_);
+}
+
+std::optional<fs::path> NativeEngine::hooks_list_for(const AnalysisRequest& request) const {
+    if (request.custom_hooks) {
+        return *request.custom_hooks;
+    }
+    if (!options_.hooks_file.empty()) {
+        return options_.hooks_file;
+    }
+    // The packaged list: <prefix>/share/drakrun/hooks.txt next to <prefix>/bin (build tree and
+    // installed package alike), then the system location.
+    std::vector<fs::path> candidates;
+    std::error_code ec;
+    fs::path self = fs::read_symlink("/proc/self/exe", ec);
+    if (!ec) {
+        candidates.push_back(self.parent_path().parent_path() / "share" / "drakrun" / "hooks.txt");
+    }
+    candidates.push_back("/usr/share/drakrun/hooks.txt");
+    for (const auto& c : candidates) {
+        if (fs::is_regular_file(c, ec)) {
+            return c;
+        }
+    }
+    util::logger("engine")->warn("no apimon hooks list found (set hooks_file): apimon disabled");
+    return std::nullopt;
 }
 
 fs::path NativeEngine::find_tool(const std::string& name) const {
@@ -371,8 +436,10 @@ AnalysisResult NativeEngine::run_wine(const AnalysisRequest& request, const Prog
     const std::string guest_path = kGuestDesktop + request.file_name;
 
     std::vector<HookEntry> hooks;
-    if (!options_.hooks_file.empty()) {
-        hooks = load_hooks_list(options_.hooks_file);
+    if (plugin_enabled(request, "apimon")) {
+        if (auto list = hooks_list_for(request)) {
+            hooks = load_hooks_list(*list);
+        }
     }
     std::string winedebug = "+pid,+timestamp,+process,+winsock,+virtual,+loaddll,+seh";
     std::string relay = relay_include(hooks);
@@ -389,7 +456,10 @@ AnalysisResult NativeEngine::run_wine(const AnalysisRequest& request, const Prog
     // Command: the default for the extension, or the user's start command through cmd.exe.
     std::vector<std::string> wine_argv;
     if (request.start_command.empty()) {
-        wine_argv = start_argv(lower_ext(request.file_name), guest_path, "DllMain");
+        const std::string ext = lower_ext(request.file_name);
+        const std::string entry =
+            ext == "dll" ? dll_entry_point(inspect_sample_file(request.sample_path)) : "";
+        wine_argv = start_argv(ext, guest_path, entry);
         result.start_command = join_windows_command_line(wine_argv);
     } else {
         result.start_command = expand_user_start_command(request.start_command, guest_path);
@@ -568,7 +638,40 @@ AnalysisResult NativeEngine::run_wine(const AnalysisRequest& request, const Prog
         inject["ErrorCode"] = 2;
         inject["Error"] = "ERROR_FILE_NOT_FOUND";
     }
-    finish_log(request.output_dir, scratch / "records.jsonl", clock_, inject);
+    std::vector<nlohmann::ordered_json> creation;
+    if (first) {
+        // Wine has no explorer.exe: report the sample as started by one, like DRAKVUF's
+        // injection does (Wine's own Windows pids start at 32, so 24 is free).
+        constexpr std::int64_t kLauncherPid = 24;
+        nlohmann::ordered_json running;
+        running["Plugin"] = "procmon";
+        running["TimeStamp"] = format_timestamp(static_cast<double>(result.time_started));
+        running["PID"] = kLauncherPid;
+        running["PPID"] = 0;
+        running["RunningProcess"] = "C:\\windows\\explorer.exe";
+        running["Bitness"] = 64;
+        creation.push_back(running);
+        CommonFields launcher;
+        launcher.pid = kLauncherPid;
+        launcher.ppid = 0;
+        launcher.tid = kLauncherPid + 4;
+        launcher.process_name = "C:\\windows\\explorer.exe";
+        launcher.method = "NtCreateUserProcess";
+        auto created = records.make_record("procmon", launcher);
+        created["Status"] = "0x0";
+        created["NewProcessHandle"] = "0x4";
+        created["NewPid"] = *first;
+        created["NewThreadHandle"] = "0x8";
+        created["NewTid"] = server_trace.first_tid();
+        created["CommandLine"] = c_escape(result.start_command);
+        created["ImagePathName"] = wine_argv[0];
+        created["DllPath"] = "";
+        created["CWD"] = kGuestDesktop;
+        created["Bitness"] = request.platform == "win32" ? 32 : 64;
+        creation.push_back(created);
+    }
+    finish_log(request.output_dir, scratch / "records.jsonl", clock_, inject, request.plugins,
+               creation);
     if (!first) {
         std::string log;
         try {
@@ -706,7 +809,7 @@ AnalysisResult NativeEngine::run_elf(const AnalysisRequest& request, const Progr
     inject["InjectedPid"] = first_pid;
     inject["InjectedTid"] = first_pid;
     result.injected_pid = first_pid;
-    finish_log(request.output_dir, scratch / "records.jsonl", clock_, inject);
+    finish_log(request.output_dir, scratch / "records.jsonl", clock_, inject, request.plugins);
     return result;
 }
 

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,7 +23,8 @@ struct NativeEngineOptions {
     // Directory holding drak-trace-elf; empty: next to the running executable, then
     // ../bin relative to it.
     std::filesystem::path tools_dir;
-    // apimon hooks list (data/hooks.txt format); empty: no +relay tracing.
+    // apimon hooks list (data/hooks.txt format); empty: <prefix>/share/drakrun/hooks.txt next
+    // to the executable, then /usr/share/drakrun/hooks.txt (none found: apimon off, warned).
     std::filesystem::path hooks_file;
     CgroupLimits limits;
     bool sweep_on_start = true;  // remove resources of dead engines when constructed
@@ -50,6 +52,8 @@ class NativeEngine final : public Engine {
     AnalysisResult run_wine(const AnalysisRequest& request, const ProgressFn& progress);
     AnalysisResult run_elf(const AnalysisRequest& request, const ProgressFn& progress);
     std::filesystem::path find_tool(const std::string& name) const;
+    // hooks_list_for: the request's custom hooks, else hooks_file, else the packaged list.
+    std::optional<std::filesystem::path> hooks_list_for(const AnalysisRequest& request) const;
 
     NativeEngineOptions options_;
     util::Clock& clock_;
