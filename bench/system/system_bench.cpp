@@ -82,9 +82,10 @@ int main(int argc, char** argv) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     rusage ru{};
     getrusage(RUSAGE_SELF, &ru);
-    std::printf("routed=%zu forks=%zu seconds=%.3f tasks_per_s=%.0f batch=%zu log=%s "
-                "max_rss_kib=%ld\n",
-                routed, forks, secs, static_cast<double>(routed) / secs, batch, level.c_str(),
-                ru.ru_maxrss);
+    std::printf(
+        "routed=%zu forks=%zu seconds=%.3f tasks_per_s=%.0f batch=%zu log=%s "
+        "max_rss_kib=%ld\n",
+        routed, forks, secs, static_cast<double>(routed) / secs, batch, level.c_str(),
+        ru.ru_maxrss);
     return routed == static_cast<std::size_t>(tasks) && forks == 2 * routed ? 0 : 1;
 }
