@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "engine/native/native_engine.hpp"
+#include "engine/xen/xen_engine.hpp"
 #include "util/clock.hpp"
 #include "util/error.hpp"
 
@@ -23,8 +24,11 @@ std::uint64_t parse_u64(const std::string& key, const std::string& v) {
 }  // namespace
 
 std::unique_ptr<Engine> make_engine(const std::string& name, const EngineOptions& options) {
+    if (name == "xen") {
+        return std::make_unique<xen::XenEngine>(xen::parse_xen_options(options));
+    }
     if (name != "native") {
-        throw util::InputError("unknown engine: " + name + " (available: native)");
+        throw util::InputError("unknown engine: " + name + " (available: native, xen)");
     }
     native::NativeEngineOptions o;
     for (const auto& [k, v] : options) {

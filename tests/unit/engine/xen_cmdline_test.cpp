@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <fstream>
 
+#include "engine/engine_factory.hpp"
 #include "engine/xen/drakvuf_cmdline.hpp"
 #include "engine/xen/network.hpp"
 #include "engine/xen/vm.hpp"
@@ -374,4 +375,16 @@ TEST(XenSnapshot, VersionIsFileMtime) {
     ASSERT_EQ(::utimensat(AT_FDCWD, f.c_str(), times, 0), 0);
     EXPECT_EQ(snapshot_version(f), 1700000123);
     EXPECT_THROW(snapshot_version(dir.path() / "missing"), util::SystemError);
+}
+
+TEST(XenFactory, MakeEngineXen) {
+    auto e =
+        engine::make_engine("xen", {{"vm_id", "2"}, {"volumes_dir", "/var/lib/drakrun/volumes"}});
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->name(), "xen");
+    EXPECT_TRUE(e->supports_platform("win64"));
+    EXPECT_THROW(engine::make_engine("xen", {{"volumes_dir", "/v"}, {"nope", "1"}}),
+                 util::InputError);
+    EXPECT_THROW(engine::make_engine("xen", {{"storage", "lvm"}}),
+                 util::InputError);  // no volume group
 }
