@@ -74,7 +74,7 @@ int run_env(const std::string& static_dir, int port) {
 int run_ranges(int requests, int threads, std::uint64_t size) {
     Env env({}, 0, 1048576);
     httplib::Client probe("127.0.0.1", env.server->port());
-    std::string path = "/logs/" + httplib::detail::encode_url(kUid) + "/procmon";
+    std::string path = "/logs/" + httplib::detail::encode_query_param(kUid) + "/procmon";
     auto whole = probe.Get(path);
     if (!whole || whole->status != 200) {
         std::cerr << "cannot read the seeded log\n";

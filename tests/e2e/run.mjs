@@ -107,10 +107,10 @@ async function main() {
     await page.waitForSelector('[data-testid=tree-node]');
     const nodes = await page.locator('[data-testid=tree-node]').count();
     check(nodes > 3, `process tree has ${nodes} nodes`);
-    const target = page.locator('[data-testid=tree-node]', { hasText: 'DllHost.exe' }).first();
+    const target = page.locator('[data-testid=tree-node]', { hasText: /dllhost\.exe/i }).first();
     await target.click();
     await page.waitForSelector('[data-testid=process-detail] h3');
-    check((await page.locator('[data-testid=process-detail]').innerText()).includes('DllHost.exe'), 'process detail opens on click');
+    check((await page.locator('[data-testid=process-detail]').innerText()).toLowerCase().includes('dllhost.exe'), 'process detail opens on click');
     await shot('05-process-tree.png');
 
     await page.keyboard.press('3');

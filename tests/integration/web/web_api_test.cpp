@@ -4,6 +4,8 @@
 #include <httplib.h>
 #include <zip.h>
 
+#include <set>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -154,10 +156,11 @@ TEST_F(WebApi, StatusComesFromTheRecordAndFallsBackToTheTasksOfTheRoot) {
 }
 
 TEST_F(WebApi, InvalidUidsAndNamesAreRejectedWithJsonErrors) {
-    expect_error(client_->Get("/status/..%2Fetc"), 400, "invalid_uid");
+    expect_error(client_->Get("/status/..%2Fetc"), 404, "not_found");  // decoded: 2 segments
     expect_error(client_->Get("/metadata/a%20b"), 400, "invalid_uid");
     expect_error(client_->Get("/metadata/..secret"), 400, "invalid_uid");
-    expect_error(client_->Get("/logs/" + kUidPath + "/..%2Fmetadata"), 400, "bad_request");
+    expect_error(client_->Get("/logs/" + kUidPath + "/..%2Fmetadata"), 404, "not_found");
+    expect_error(client_->Get("/logs/" + kUidPath + "/..metadata"), 400, "bad_request");
     expect_error(client_->Get("/logs/" + kUidPath + "/proc.mon"), 400, "bad_request");
     expect_error(client_->Get("/processed/" + kUidPath + "/apicall/12a"), 400, "bad_request");
     expect_error(client_->Get("/processed/" + kUidPath + "/x.y"), 400, "bad_request");
@@ -304,19 +307,19 @@ TEST_F(WebApi, UploadSendsTheKartonTaskAndRecordsPending) {
     EXPECT_TRUE(in_queue);
     auto text = conn.command({"GET", "karton.task:" + uid}).as_optional_string();
     ASSERT_TRUE(text);
-    util::FixedStepClock clock;
+    util::FixedStepClock clock(1.0, 1.0);
     auto task = karton::parse_task(*text, clock);
-    EXPECT_EQ(task.headers.get("type")->as_string(), "sample");
-    EXPECT_EQ(task.headers.get("stage")->as_string(), "recognized");
-    EXPECT_EQ(task.headers.get("platform")->as_string(), "linux");  // ELF
-    EXPECT_EQ(task.headers.get("extension")->as_string(), "elf");
-    EXPECT_EQ(task.headers.get("origin")->as_string(), "drak-web");
-    EXPECT_EQ(task.payload.get("override_uid")->as_string(), uid);
-    EXPECT_EQ(task.payload.get("file_name")->as_string(), "tool");
-    EXPECT_EQ(task.payload.get("timeout")->as_int(), 120);
-    EXPECT_EQ(task.payload.get("start_command")->as_string(), "./tool.elf --run");
-    EXPECT_EQ(task.payload.get("plugins")->as_array().size(), 2u);
-    auto res = karton::find_resources(*task.payload.get("sample"));
+    EXPECT_EQ(task.headers.find("type")->as_string(), "sample");
+    EXPECT_EQ(task.headers.find("stage")->as_string(), "recognized");
+    EXPECT_EQ(task.headers.find("platform")->as_string(), "linux");  // ELF
+    EXPECT_EQ(task.headers.find("extension")->as_string(), "elf");
+    EXPECT_EQ(task.headers.find("origin")->as_string(), "drak-web");
+    EXPECT_EQ(task.payload.find("override_uid")->as_string(), uid);
+    EXPECT_EQ(task.payload.find("file_name")->as_string(), "tool");
+    EXPECT_EQ(task.payload.find("timeout")->as_int(), 120);
+    EXPECT_EQ(task.payload.find("start_command")->as_string(), "./tool.elf --run");
+    EXPECT_EQ(task.payload.find("plugins")->as_array().size(), 2u);
+    auto res = karton::find_resources(*task.payload.find("sample"));
     ASSERT_EQ(res.size(), 1u);
     EXPECT_EQ(res[0].name, "tool.elf");
     EXPECT_EQ(g_env->s3c->get_object(*res[0].bucket, res[0].uid), elf);
@@ -324,8 +327,9 @@ TEST_F(WebApi, UploadSendsTheKartonTaskAndRecordsPending) {
     auto st = drakrun::StatusStore(conn).get(uid);
     ASSERT_TRUE(st);
     EXPECT_EQ(st->state, drakrun::AnalysisState::Pending);
-    EXPECT_EQ(body_json(client_->Get("/status/" + httplib::detail::encode_url(uid)))["status"],
-              "pending");
+    EXPECT_EQ(
+        body_json(client_->Get("/status/" + httplib::detail::encode_query_param(uid)))["status"],
+        "pending");
 }
 
 TEST_F(WebApi, UploadWithoutRecognisableFormatDefaultsToWin32WithoutExtension) {
@@ -333,12 +337,12 @@ TEST_F(WebApi, UploadWithoutRecognisableFormatDefaultsToWin32WithoutExtension) {
     ASSERT_EQ(r->status, 200) << r->body;
     karton::Connection conn(g_env->redis_options());
     std::string uid = body_json(r)["task_uid"];
-    util::FixedStepClock clock;
+    util::FixedStepClock clock(1.0, 1.0);
     auto task = karton::parse_task(
         *conn.command({"GET", "karton.task:" + uid}).as_optional_string(), clock);
-    EXPECT_EQ(task.headers.get("platform")->as_string(), "win32");
-    EXPECT_EQ(task.headers.get("extension"), nullptr);
-    EXPECT_EQ(task.payload.get("timeout"), nullptr);
+    EXPECT_EQ(task.headers.find("platform")->as_string(), "win32");
+    EXPECT_EQ(task.headers.find("extension"), nullptr);
+    EXPECT_EQ(task.payload.find("timeout"), nullptr);
 }
 
 TEST_F(WebApi, UploadValidationErrors) {
