@@ -34,7 +34,7 @@ fs::path default_template_path() {
 
 std::string normalize_s3_address(std::string_view address, std::optional<bool> secure) {
     std::string a(address);
-    while (!a.empty() && (a.back() == ' ' || a.back() == '/')) a.pop_back();
+    while (!a.empty() && a.back() == ' ') a.pop_back();
     while (!a.empty() && a.front() == ' ') a.erase(0, 1);
     if (a.empty()) throw util::InputError("S3 address is empty");
     auto sep = a.find("://");
@@ -43,7 +43,11 @@ std::string normalize_s3_address(std::string_view address, std::optional<bool> s
     if (!scheme.empty() && scheme != "http" && scheme != "https") {
         throw util::InputError("S3 address must use http or https: " + a);
     }
+    while (!rest.empty() && rest.back() == '/') rest.pop_back();
     if (rest.empty()) throw util::InputError("S3 address has no host: " + a);
+    if (rest.find_first_of("/ \t?#@") != std::string::npos) {
+        throw util::InputError("S3 address must be host[:port] without a path: " + a);
+    }
     if (secure) scheme = *secure ? "https" : "http";
     if (scheme.empty()) scheme = "http";
     return scheme + "://" + rest;

@@ -274,6 +274,7 @@ TEST(S3Address, Normalization) {
     EXPECT_EQ(normalize_s3_address("https://host", false), "http://host");
     EXPECT_THROW(normalize_s3_address("", std::nullopt), util::InputError);
     EXPECT_THROW(normalize_s3_address("http://", std::nullopt), util::InputError);
+    EXPECT_THROW(normalize_s3_address("http://host:1/path", std::nullopt), util::InputError);
 }
 
 TEST(Units, OnlyCombinations) {
