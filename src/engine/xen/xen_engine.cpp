@@ -183,7 +183,19 @@ bool XenEngine::supports_platform(const std::string& platform) const {
     return platform == "win32" || platform == "win64";
 }
 
-AnalysisResult XenEngine::analyze(const AnalysisRequest& req, const ProgressFn& progress_fn) {
+AnalysisResult XenEngine::analyze(const AnalysisRequest& req, const ProgressFn& progress) {
+    try {
+        return analyze_impl(req, progress);
+    } catch (const EngineError&) {
+        throw;
+    } catch (const util::InputError& e) {
+        throw EngineError(std::string("xen engine: ") + e.what(), false);
+    } catch (const std::exception& e) {
+        throw EngineError(std::string("xen engine: ") + e.what(), true);
+    }
+}
+
+AnalysisResult XenEngine::analyze_impl(const AnalysisRequest& req, const ProgressFn& progress_fn) {
     auto log = util::logger("engine");
     auto progress = [&](const std::string& stage, const std::string& msg) {
         log->info("xen vm-{}: {}: {}", o_.vm_id, stage, msg);
@@ -390,6 +402,16 @@ AnalysisResult XenEngine::analyze(const AnalysisRequest& req, const ProgressFn& 
     Child tcpdump = Child::spawn({tool("tcpdump"), "-i", "vif" + domid + ".0-emu", "-w",
                                   (req.output_dir / "dumps.pcap").string()});
     util::ScopeExit tcpdump_guard([&] { tcpdump.stop(std::chrono::seconds(5)); });
+    // Capture must be running before drakvuf starts: tcpdump creates the -w file once the
+    // interface is open.
+    const auto pcap = req.output_dir / "dumps.pcap";
+    for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+         !std::filesystem::exists(pcap, ec) && std::chrono::steady_clock::now() < until;) {
+        if (auto code = tcpdump.wait_for(std::chrono::milliseconds(20))) {
+            throw EngineError(
+                "xen engine: tcpdump exited at start (exit " + std::to_string(*code) + ")", true);
+        }
+    }
 
     progress("drakvuf", "starting: " + join_argv(drakvuf_argv(inv)));
     result.time_started = now_s();

@@ -66,6 +66,7 @@ class XenEngine : public Engine {
 
   private:
     std::string tool(const std::string& name) const;
+    AnalysisResult analyze_impl(const AnalysisRequest& request, const ProgressFn& progress);
     XenEngineOptions o_;
 };
 

@@ -461,3 +461,22 @@ TEST_F(XenEngineTest, SanityWithDoublesSeesTools) {
         }
     }
 }
+
+TEST_F(XenEngineTest, BadDomainTemplateIsNonRetryableAndRemovesOverlay) {
+    util::write_file_atomic(root_->path() / "tmpl.cfg", "name = '{{ EVIL }}'\n");
+    auto o = options();
+    o.domain_template = root_->path() / "tmpl.cfg";
+    XenEngine engine(o);
+    try {
+        engine.analyze(request(), {});
+        FAIL() << "expected EngineError";
+    } catch (const EngineError& e) {
+        EXPECT_FALSE(e.retryable());
+        EXPECT_NE(std::string(e.what()).find("unknown placeholder {{ EVIL }}"), std::string::npos)
+            << e.what();
+    }
+    EXPECT_TRUE(called("qemu-img create"));
+    EXPECT_TRUE(called("rm -f " + (root_->path() / "volumes" / "vm-3.img").string()));
+    EXPECT_FALSE(called("xl"));
+    EXPECT_FALSE(called("ip link add"));
+}
