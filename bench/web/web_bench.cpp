@@ -15,9 +15,9 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "paths.hpp"
-#include "redis_server.hpp"
-#include "s3_server.hpp"
+#include "support/paths.hpp"
+#include "support/redis_server.hpp"
+#include "support/s3_server.hpp"
 #include "seed_analysis.hpp"
 #include "web/server.hpp"
 
