@@ -162,7 +162,13 @@ XenEngine::XenEngine(XenEngineOptions options) : o_(std::move(options)) {
     if (o_.vm_id < 1 || o_.vm_id > 254) {
         throw util::InputError("xen engine: vm_id must be 1..254");
     }
-    if (o_.snapshot_file.empty() && !o_.storage.volumes_dir.empty()) {
+    if (o_.storage.volumes_dir.empty()) {
+        o_.storage.volumes_dir = "/var/lib/drakrun/volumes";
+    }
+    if (o_.runtime_file.empty()) {
+        o_.runtime_file = o_.profiles_dir / "runtime.json";
+    }
+    if (o_.snapshot_file.empty()) {
         o_.snapshot_file = o_.storage.volumes_dir / "snapshot.sav";
     }
     if (o_.work_dir.empty()) {

@@ -28,7 +28,7 @@ struct XenEngineOptions {
     std::optional<std::filesystem::path> syscall_filter;   // -S
     std::optional<std::filesystem::path> domain_template;  // else kDefaultDomainTemplate
     std::filesystem::path work_dir;  // per-instance scratch (config, stderr, dnsmasq files)
-    StorageOptions storage;
+    StorageOptions storage;          // volumes_dir defaults to /var/lib/drakrun/volumes
     int memory_mb = 4096;
     int vcpus = 2;
     int traps_ttl = 0;                                    // anti_hammering_threshold
