@@ -63,9 +63,12 @@ class WorkerTest : public ::testing::Test {
     }
 
     std::unique_ptr<engine::Engine> native_engine() {
-        return engine::make_engine("native",
-                                   {{"scratch_root", (work_->path() / "scratch").string()},
-                                    {"tools_dir", (test_support::binary_dir() / "bin").string()}});
+        return engine::make_engine(
+            "native",
+            {{"scratch_root", (work_->path() / "scratch").string()},
+             {"tools_dir", (test_support::binary_dir() / "bin").string()},
+             {"hooks_file",
+              (test_support::binary_dir() / "share" / "drakrun" / "hooks.txt").string()}});
     }
 
     // send_sample produces a sample task the way a Python Karton producer does and routes it
@@ -267,6 +270,32 @@ TEST_F(WorkerTest, NonRetryableEngineFailureStopsAtOnce) {
                            {.poll_timeout_seconds = 1, .install_signal_handlers = false});
     run_worker_until(worker, [&] { return env_->task(routed).status == karton::Status::Crashed; });
     EXPECT_EQ(attempts, 1);
+}
+
+TEST_F(WorkerTest, Win64SampleUnderWineWithTlsKeys) {
+    std::string routed =
+        send_sample(program("pe_behaviour64.exe"), {{"override_uid", "analysis-pe64"}},
+                    {{"platform", "win64"}, {"extension", "exe"}});
+    drakrun::Worker worker(env_->settings, settings_, native_engine(), 7,
+                           {.poll_timeout_seconds = 1, .install_signal_handlers = false});
+    run_worker_until(
+        worker, [&] { return !sent_tasks().empty(); }, std::chrono::seconds(240));
+    auto tasks = sent_tasks();
+    ASSERT_EQ(tasks.size(), 1u);
+    const auto& payload = tasks[0].payload;
+    for (const char* key : {"procmon.log", "filetracer.log", "regmon.log", "apimon.log",
+                            "socketmon.log", "dumps.zip", "dumps.pcap", "wireshark_key_file.txt"}) {
+        EXPECT_NE(payload.find(key), nullptr) << key;
+    }
+    s3::S3Client s3(env_->settings.s3);
+    std::string keys = s3.get_object("drakrun", "analysis-pe64/wireshark_key_file.txt");
+    EXPECT_TRUE(keys.starts_with("CLIENT_RANDOM ")) << keys;
+    std::string files = s3.get_object("drakrun", "analysis-pe64/filetracer.log");
+    EXPECT_NE(files.find("drak_gt_dropped.txt"), std::string::npos);
+    const auto& meta = payload.at("metadata").as_object();
+    EXPECT_NE(meta.at("magic_output").as_string().find("PE32+"), std::string::npos);
+    EXPECT_EQ(meta.at("start_command").as_string(), "C:\\users\\user\\Desktop\\pe_behaviour64.exe");
+    EXPECT_GT(meta.at("snapshot_version").as_int(), 0);
 }
 
 }  // namespace
