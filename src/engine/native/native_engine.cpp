@@ -658,6 +658,8 @@ AnalysisResult NativeEngine::run_wine(const AnalysisRequest& request, const Prog
         launcher.process_name = "C:\\windows\\explorer.exe";
         launcher.method = "NtCreateUserProcess";
         auto created = records.make_record("procmon", launcher);
+        // Dated at the start of the run: the sample exists before anything it creates.
+        created["TimeStamp"] = format_timestamp(static_cast<double>(result.time_started));
         created["Status"] = "0x0";
         created["NewProcessHandle"] = "0x4";
         created["NewPid"] = *first;
