@@ -1,6 +1,8 @@
 // engine/native/wineserver_trace.cpp — wineserver -d1 trace -> procmon/filetracer/regmon.
 #include "engine/native/wineserver_trace.hpp"
 
+#include "engine/native/internal/records.hpp"
+
 #include <cstdio>
 #include <cstdlib>
 
@@ -326,37 +328,7 @@ std::string decode_wine_string(const std::string& body) {
     return out;
 }
 
-std::string c_escape(const std::string& s) {
-    std::string out;
-    char buf[8];
-    for (unsigned char c : s) {
-        switch (c) {
-            case '\\':
-                out += "\\\\";
-                break;
-            case '"':
-                out += "\\\"";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\t':
-                out += "\\t";
-                break;
-            case '\r':
-                out += "\\r";
-                break;
-            default:
-                if (c < 0x20 || c >= 0x7f) {
-                    std::snprintf(buf, sizeof buf, "\\%03o", c);
-                    out += buf;
-                } else {
-                    out.push_back(static_cast<char>(c));
-                }
-        }
-    }
-    return out;
-}
+std::string c_escape(const std::string& s) { return internal::c_escape(s); }
 
 std::string ntstatus_name(std::uint32_t status) {
     switch (status) {
