@@ -23,6 +23,13 @@ if [ "$(id -u)" != 0 ]; then
   log "not root: skipping wine32 (32-bit PEs will be refused)"
   exit 0
 fi
+# The pin computation takes minutes; remember a failed attempt (retry: DRAK_RETRY_WINE32=1).
+marker=/var/lib/drakrun/wine32-unavailable
+if [ -e "$marker" ] && [ "${DRAK_RETRY_WINE32:-0}" != 1 ]; then
+  log "wine32 could not be installed earlier ($(cat "$marker")); DRAK_RETRY_WINE32=1 retries"
+  exit 0
+fi
+mkdir -p /var/lib/drakrun
 
 archs=$(dpkg --print-foreign-architectures)
 if ! grep -qx i386 <<<"$archs"; then
@@ -87,6 +94,7 @@ for round in $(seq 1 40); do
 done
 printf '%s\n' "${sim:-}" | tail -n 25 >&2
 log "pins tried: ${pins[*]:-none}"
+date -u +%Y-%m-%dT%H:%MZ > "$marker"
 log "wine32:i386 cannot be installed consistently on this host; 32-bit PEs will fail with"
 log "'32-bit PE needs wine32' (64-bit PEs and ELF samples are unaffected)"
 exit 0
