@@ -298,4 +298,23 @@ TEST_F(WorkerTest, Win64SampleUnderWineWithTlsKeys) {
     EXPECT_GT(meta.at("snapshot_version").as_int(), 0);
 }
 
+TEST_F(WorkerTest, StopRequestMidAnalysisFinishesTheTaskFirst) {
+    // What SIGTERM does to a worker (the consumer's handler calls request_stop): the analysis
+    // in progress completes and is reported; nothing is dropped.
+    settings_.analysis_timeout = 3;
+    std::string routed = send_sample(program("elf_sleeper"), {{"override_uid", "analysis-stop"}});
+    drakrun::Worker worker(env_->settings, settings_, native_engine(), 8,
+                           {.poll_timeout_seconds = 1, .install_signal_handlers = false});
+    std::thread th([&] { worker.run(); });
+    ASSERT_TRUE(
+        KartonEnv::wait_for([&] { return env_->task(routed).status == karton::Status::Started; }));
+    worker.request_stop();
+    th.join();
+    EXPECT_EQ(env_->task(routed).status, karton::Status::Finished);
+    auto tasks = sent_tasks();
+    ASSERT_EQ(tasks.size(), 1u);
+    EXPECT_EQ(tasks[0].payload.at("analysis_uid").as_string(), "analysis-stop");
+    EXPECT_NE(status_of("analysis-stop").find("finished"), std::string::npos);
+}
+
 }  // namespace
