@@ -57,18 +57,17 @@ TEST(RouterCrash, KillNineAtRandomPointsLosesAndDuplicatesNothing) {
     env.bind("karton.match-b", json::parse(R"([{"kind": "raw"}])"));
     env.bind("karton.nomatch", json::parse(R"([{"type": "other"}])"));
     constexpr int kTasks = 3000;
+    constexpr int kIterations = 25;
     std::set<std::string> produced;
-    for (int i = 0; i < kTasks / 2; ++i) {
-        produced.insert(env.produce({{"type", "sample"}, {"kind", "raw"}}));
-    }
     std::mt19937 rng(20261127);
-    std::uniform_int_distribution<int> delay_us(200, 40000);
+    // Short delays: on an idle machine the router empties a round's tasks in a few ms, and the
+    // kill must land while it works.
+    std::uniform_int_distribution<int> delay_us(50, 3000);
     int kills_mid_work = 0;
-    for (int iteration = 0; iteration < 25; ++iteration) {
-        if (iteration == 5) {
-            for (int i = 0; i < kTasks / 2; ++i) {
-                produced.insert(env.produce({{"type", "sample"}, {"kind", "raw"}}));
-            }
+    for (int iteration = 0; iteration < kIterations; ++iteration) {
+        // New work every round, so every kill can interrupt routing.
+        for (int i = 0; i < kTasks / kIterations; ++i) {
+            produced.insert(env.produce({{"type", "sample"}, {"kind", "raw"}}));
         }
         const pid_t pid = start_router(env.options);
         std::this_thread::sleep_for(std::chrono::microseconds(delay_us(rng)));
