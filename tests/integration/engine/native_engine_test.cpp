@@ -24,6 +24,13 @@
 namespace engine::native {
 namespace {
 
+// string_field: the record's string value for `key`, "" when absent or not a string (procmon
+// RunningProcess records have no Method; DRAKVUF writes "Method": null for nameless traps).
+std::string string_field(const nlohmann::json& r, const char* key) {
+    auto it = r.find(key);
+    return (it != r.end() && it->is_string()) ? it->get<std::string>() : std::string();
+}
+
 namespace fs = std::filesystem;
 
 struct Analysis {
@@ -187,12 +194,13 @@ TEST(NativeEngine, Win64GroundTruthProgram) {
     bool child = false, dropped = false, renamed = false, deleted = false, reg = false, dns = false,
          tls = false, exited = false, tls_key = false;
     for (const auto& r : recs) {
-        if (r["Plugin"] == "procmon" && r["Method"] == "NtCreateUserProcess" && r["PID"] == pid &&
+        if (r["Plugin"] == "procmon" && string_field(r, "Method") == "NtCreateUserProcess" &&
+            r["PID"] == pid &&
             r["CommandLine"].get<std::string>().find("child") != std::string::npos) {
             child = true;
         }
-        if (r["Plugin"] == "filetracer" && r["Method"] == "NtCreateFile" && r["PID"] == pid &&
-            r["FileName"] == "\\??\\C:\\users\\Public\\drak_gt_dropped.txt") {
+        if (r["Plugin"] == "filetracer" && string_field(r, "Method") == "NtCreateFile" &&
+            r["PID"] == pid && r["FileName"] == "\\??\\C:\\users\\Public\\drak_gt_dropped.txt") {
             dropped = true;
         }
         if (r["Plugin"] == "filetracer" && r.value("Operation", "") == "FileRenameInformation" &&
@@ -204,7 +212,7 @@ TEST(NativeEngine, Win64GroundTruthProgram) {
             r["FileName"] == "\\??\\C:\\users\\Public\\drak_gt_renamed.txt") {
             deleted = true;
         }
-        if (r["Plugin"] == "regmon" && r["Method"] == "NtSetValueKey" &&
+        if (r["Plugin"] == "regmon" && string_field(r, "Method") == "NtSetValueKey" &&
             r["ValueName"] == "Marker" &&
             r["Key"].get<std::string>().find("\\Software\\DrakGroundTruth") != std::string::npos) {
             reg = true;
@@ -220,7 +228,7 @@ TEST(NativeEngine, Win64GroundTruthProgram) {
             r["master_key"].get<std::string>().size() == 96) {
             tls_key = true;
         }
-        if (r["Plugin"] == "procmon" && r["Method"] == "MmCleanProcessAddressSpace" &&
+        if (r["Plugin"] == "procmon" && string_field(r, "Method") == "MmCleanProcessAddressSpace" &&
             r["ExitPid"] == pid) {
             exited = true;
         }
