@@ -49,9 +49,17 @@ void step_tree(Context& ctx) {
     require_regular(ctx.dir / "procmon.log");
     ProcessTree tree = build_process_tree(ctx.dir / "procmon.log");
     auto log = util::logger("postprocess");
-    for (const auto& w : tree.warnings) {
-        log->warn("process tree: {}", w);
-        ctx.warnings.push_back("process tree: " + w);
+    // The service log gets a sample; report.json keeps the full (bounded) list.
+    constexpr size_t kLoggedTreeWarnings = 20;
+    for (size_t i = 0; i < tree.warnings.size(); ++i) {
+        if (i < kLoggedTreeWarnings) {
+            log->warn("process tree: {}", tree.warnings[i]);
+        }
+        ctx.warnings.push_back("process tree: " + tree.warnings[i]);
+    }
+    if (tree.warnings.size() > kLoggedTreeWarnings) {
+        log->warn("process tree: {} more warnings (listed in report.json)",
+                  tree.warnings.size() - kLoggedTreeWarnings);
     }
     internal::write_output(ctx.dir / "process_tree.json", process_tree_to_json(tree));
     ctx.tree = std::move(tree);

@@ -310,6 +310,7 @@ struct ProcessTreeBuilder::Impl {
     std::string previous_line;
     std::vector<Event> events;
     std::vector<std::string> warnings;
+    uint64_t suppressed_warnings = 0;  // beyond kMaxWarnings: counted, not kept
     uint64_t unparseable = 0;
 
     // Tree under construction.
@@ -342,9 +343,15 @@ struct ProcessTreeBuilder::Impl {
         return best;
     }
 
+    // A hostile or huge log can hold millions of anomalies; keep the first ones (enough to
+    // diagnose) and a count of the rest so memory stays bounded.
+    static constexpr size_t kMaxWarnings = 1000;
+
     void warn(std::string msg) {
-        if (warnings.size() < 1000) {
+        if (warnings.size() < kMaxWarnings) {
             warnings.push_back(std::move(msg));
+        } else {
+            ++suppressed_warnings;
         }
     }
 
@@ -567,6 +574,10 @@ struct ProcessTreeBuilder::Impl {
         }
         if (unparseable > 0) {
             warn(fmt::format("{} unparseable procmon lines skipped", unparseable));
+        }
+        if (suppressed_warnings > 0) {
+            warnings.push_back(fmt::format("{} further warnings not listed", suppressed_warnings));
+            suppressed_warnings = 0;
         }
         tree.warnings = std::move(warnings);
         ProcessTree out = std::move(tree);

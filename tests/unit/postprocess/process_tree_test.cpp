@@ -173,3 +173,17 @@ TEST(ProcessTree, EscapedKeysAndMethodsStillCount) {
     EXPECT_EQ(tree.processes[1].procname, "System");
     EXPECT_EQ(tree.processes[2].procname, "x.exe");
 }
+
+TEST(ProcessTree, WarningsAreBoundedAndTheRestCounted) {
+    // 1500 repeated RunningProcess records (later timestamps) of one process: each is an anomaly,
+    // but only the first 1000 are kept verbatim and the remainder is summarised in one closing
+    // line.
+    std::vector<std::string> lines{running(4, 0, "System")};
+    for (int i = 0; i < 1500; ++i) {
+        lines.push_back(running(4, 0, "System", std::to_string(i + 2) + ".0"));
+    }
+    auto tree = build(lines);
+    ASSERT_EQ(tree.warnings.size(), 1001u);
+    EXPECT_EQ(tree.warnings[0], "duplicate process 4 (System) ignored");
+    EXPECT_EQ(tree.warnings.back(), "500 further warnings not listed");
+}
