@@ -1,6 +1,8 @@
 // karton/names.cpp — key names and client names (spec §2.1, §2.2).
 #include "karton/names.hpp"
 
+#include "util/utf8.hpp"
+
 namespace karton::names {
 
 namespace {
@@ -11,19 +13,6 @@ std::string concat(std::string_view a, std::string_view b) {
     out.append(a);
     out.append(b);
     return out;
-}
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
 }
 
 }  // namespace
@@ -110,9 +99,10 @@ std::string form_url_decode(std::string_view s) {
         const char c = s[i];
         if (c == '+') {
             out.push_back(' ');
-        } else if (c == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 &&
-                   hex_value(s[i + 2]) >= 0) {
-            out.push_back(static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2])));
+        } else if (c == '%' && i + 2 < s.size() && util::hex_digit_value(s[i + 1]) >= 0 &&
+                   util::hex_digit_value(s[i + 2]) >= 0) {
+            out.push_back(static_cast<char>(util::hex_digit_value(s[i + 1]) * 16 +
+                                            util::hex_digit_value(s[i + 2])));
             i += 2;
         } else {
             out.push_back(c);

@@ -9,6 +9,7 @@
 #include "postprocess/internal/line_reader.hpp"
 #include "postprocess/py_json.hpp"
 #include "util/logging.hpp"
+#include "util/utf8.hpp"
 
 namespace postprocess {
 namespace {
@@ -26,67 +27,6 @@ struct Event {
     std::string command_line;  // Create (NtCreateUserProcess), decoded JSON string
     bool has_args = false;
 };
-
-bool is_valid_utf8(std::string_view s) {
-    // Cheap check used only for the unicode_escape result.
-    size_t i = 0;
-    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-    while (i < s.size()) {
-        unsigned char c = p[i];
-        size_t len = c < 0x80             ? 1
-                     : (c & 0xe0) == 0xc0 ? 2
-                     : (c & 0xf0) == 0xe0 ? 3
-                     : (c & 0xf8) == 0xf0 ? 4
-                                          : 0;
-        if (len == 0 || i + len > s.size()) {
-            return false;
-        }
-        uint32_t cp = len == 1 ? c : len == 2 ? (c & 0x1f) : len == 3 ? (c & 0x0f) : (c & 0x07);
-        for (size_t k = 1; k < len; ++k) {
-            if ((p[i + k] & 0xc0) != 0x80) {
-                return false;
-            }
-            cp = (cp << 6) | (p[i + k] & 0x3f);
-        }
-        static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-        if (cp < kMin[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-            return false;
-        }
-        i += len;
-    }
-    return true;
-}
-
-void append_utf8_cp(std::string& out, uint32_t cp) {
-    if (cp < 0x80) {
-        out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-        out += static_cast<char>(0xc0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3f));
-    } else if (cp < 0x10000) {
-        out += static_cast<char>(0xe0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-        out += static_cast<char>(0x80 | (cp & 0x3f));
-    } else {
-        out += static_cast<char>(0xf0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-        out += static_cast<char>(0x80 | (cp & 0x3f));
-    }
-}
-
-int hexval(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
 
 std::optional<double> parse_timestamp(std::string_view enc) {
     std::string text;
@@ -121,7 +61,7 @@ std::optional<int64_t> parse_hex_status(std::string_view enc) {
     }
     int64_t v = 0;
     for (char c : t) {
-        const int h = hexval(c);
+        const int h = util::hex_digit_value(c);
         if (h < 0) {
             return std::nullopt;
         }
@@ -184,8 +124,8 @@ std::optional<std::string> unescape_c_layer(std::string_view s) {
                 if (i + 2 >= s.size()) {
                     return std::nullopt;
                 }
-                const int h1 = hexval(s[i + 1]);
-                const int h2 = hexval(s[i + 2]);
+                const int h1 = util::hex_digit_value(s[i + 1]);
+                const int h2 = util::hex_digit_value(s[i + 2]);
                 if (h1 < 0 || h2 < 0) {
                     return std::nullopt;
                 }
@@ -201,7 +141,7 @@ std::optional<std::string> unescape_c_layer(std::string_view s) {
                 }
                 uint32_t cp = 0;
                 for (size_t k = 1; k <= n; ++k) {
-                    const int h = hexval(s[i + k]);
+                    const int h = util::hex_digit_value(s[i + k]);
                     if (h < 0) {
                         return std::nullopt;
                     }
@@ -213,7 +153,7 @@ std::optional<std::string> unescape_c_layer(std::string_view s) {
                 if (cp >= 0xd800 && cp <= 0xdfff) {
                     cp = 0xfffd;
                 }
-                append_utf8_cp(out, cp);
+                util::append_utf8(out, cp);
                 i += n;
                 break;
             }
@@ -230,7 +170,7 @@ std::optional<std::string> unescape_c_layer(std::string_view s) {
                     if (v < 256) {
                         out += static_cast<char>(v);
                     } else {
-                        append_utf8_cp(out, static_cast<uint32_t>(v));
+                        util::append_utf8(out, static_cast<uint32_t>(v));
                     }
                 } else {
                     out += '\\';
@@ -239,12 +179,12 @@ std::optional<std::string> unescape_c_layer(std::string_view s) {
                 break;
         }
     }
-    if (!is_valid_utf8(out)) {
+    if (!util::is_valid_utf8(out)) {
         // Compat-ish: Python decodes raw bytes as Latin-1; we only do so when the bytes are
         // not UTF-8 (so correctly escaped UTF-8 command lines are recovered, not mangled).
         std::string latin;
         for (unsigned char b : out) {
-            append_utf8_cp(latin, b);
+            util::append_utf8(latin, b);
         }
         return latin;
     }

@@ -10,6 +10,8 @@
 #include <cstring>
 #include <unordered_map>
 
+#include "util/utf8.hpp"
+
 namespace postprocess {
 namespace {
 
@@ -78,75 +80,6 @@ inline void append_code_point(std::string& out, uint32_t cp) {
         cp -= 0x10000;
         append_u_escape(out, 0xd800 | (cp >> 10));
         append_u_escape(out, 0xdc00 | (cp & 0x3ff));
-    }
-}
-
-inline int hex_value(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
-// Decodes one UTF-8 sequence at p (p < end). Returns the length consumed, 0 if invalid.
-inline size_t decode_utf8(const unsigned char* p, const unsigned char* end, uint32_t& cp) {
-    unsigned char c = p[0];
-    size_t len;
-    uint32_t min;
-    if (c < 0x80) {
-        cp = c;
-        return 1;
-    } else if ((c & 0xe0) == 0xc0) {
-        len = 2;
-        cp = c & 0x1f;
-        min = 0x80;
-    } else if ((c & 0xf0) == 0xe0) {
-        len = 3;
-        cp = c & 0x0f;
-        min = 0x800;
-    } else if ((c & 0xf8) == 0xf0) {
-        len = 4;
-        cp = c & 0x07;
-        min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (static_cast<size_t>(end - p) < len) {
-        return 0;
-    }
-    for (size_t i = 1; i < len; ++i) {
-        if ((p[i] & 0xc0) != 0x80) {
-            return 0;
-        }
-        cp = (cp << 6) | (p[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-        return 0;
-    }
-    return len;
-}
-
-inline void append_utf8(std::string& out, uint32_t cp) {
-    if (cp < 0x80) {
-        out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-        out += static_cast<char>(0xc0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3f));
-    } else if (cp < 0x10000) {
-        out += static_cast<char>(0xe0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-        out += static_cast<char>(0x80 | (cp & 0x3f));
-    } else {
-        out += static_cast<char>(0xf0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-        out += static_cast<char>(0x80 | (cp & 0x3f));
     }
 }
 
@@ -531,7 +464,7 @@ bool PyObjectParser::parse_string() {
                     }
                     uint32_t unit = 0;
                     for (int i = 0; i < 4; ++i) {
-                        const int h = hex_value(p_[i]);
+                        const int h = util::hex_digit_value(p_[i]);
                         if (h < 0) {
                             return false;
                         }
@@ -556,8 +489,8 @@ bool PyObjectParser::parse_string() {
             continue;
         }
         uint32_t cp = 0;
-        const size_t len = decode_utf8(reinterpret_cast<const unsigned char*>(p_),
-                                       reinterpret_cast<const unsigned char*>(end_), cp);
+        const size_t len = util::decode_utf8(reinterpret_cast<const unsigned char*>(p_),
+                                             reinterpret_cast<const unsigned char*>(end_), cp);
         if (len == 0) {
             return false;
         }
@@ -701,7 +634,7 @@ void py_append_string(std::string& out, std::string_view utf8) {
             continue;
         }
         uint32_t cp = 0;
-        size_t len = decode_utf8(p, end, cp);
+        size_t len = util::decode_utf8(p, end, cp);
         if (len == 0) {
             cp = 0xfffd;
             len = 1;
@@ -722,7 +655,7 @@ std::optional<std::string> py_decode_string(std::string_view enc) {
     uint32_t pending_high = 0;
     auto flush_high = [&] {
         if (pending_high != 0) {
-            append_utf8(out, 0xfffd);
+            util::append_utf8(out, 0xfffd);
             pending_high = 0;
         }
     };
@@ -768,7 +701,7 @@ std::optional<std::string> py_decode_string(std::string_view enc) {
                     return std::nullopt;
                 }
                 for (int k = 1; k <= 4; ++k) {
-                    const int h = hex_value(enc[i + k]);
+                    const int h = util::hex_digit_value(enc[i + k]);
                     if (h < 0) {
                         return std::nullopt;
                     }
@@ -787,15 +720,15 @@ std::optional<std::string> py_decode_string(std::string_view enc) {
         }
         if (unit >= 0xdc00 && unit <= 0xdfff) {
             if (pending_high != 0) {
-                append_utf8(out, 0x10000 + ((pending_high - 0xd800) << 10) + (unit - 0xdc00));
+                util::append_utf8(out, 0x10000 + ((pending_high - 0xd800) << 10) + (unit - 0xdc00));
                 pending_high = 0;
             } else {
-                append_utf8(out, 0xfffd);
+                util::append_utf8(out, 0xfffd);
             }
             continue;
         }
         flush_high();
-        append_utf8(out, unit);
+        util::append_utf8(out, unit);
     }
     flush_high();
     return out;
