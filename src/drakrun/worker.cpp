@@ -80,7 +80,7 @@ Worker::Worker(const karton::ServiceSettings& service, WorkerSettings settings,
       engine_(std::move(engine)),
       instance_(instance),
       work_root_(fs::path(settings_.work_dir) / ("instance-" + std::to_string(instance))),
-      status_redis_(status_redis_options(service, settings_.identity)),
+      status_redis_(status_redis_options(service, info().identity)),
       status_(status_redis_) {
     if (!storage().client().bucket_exists(settings_.artifacts_bucket)) {
         storage().client().create_bucket(settings_.artifacts_bucket);

@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <csignal>
+#include <mutex>
 #include <thread>
 
 #include "util/logging.hpp"
@@ -26,6 +28,59 @@ extern "C" void on_stop_signal(int sig) {
     }
     g_signal_stop = 1;
 }
+
+// effective_info applies the [karton] overrides of the configuration to the service's own
+// ConsumerInfo, in karton-core's order: identity override, persistence override, then debug
+// mode (random identity suffix, non-persistent) on top (spec §1.6).
+ConsumerInfo effective_info(const ServiceSettings& settings, ConsumerInfo info) {
+    if (settings.identity) {
+        info.identity = *settings.identity;
+    }
+    if (settings.persistent) {
+        info.persistent = *settings.persistent;
+    }
+    if (settings.debug) {
+        info.identity = debug_identity(info.identity, util::random_hex(4));
+        info.persistent = false;
+    }
+    return info;
+}
+
+// TimeoutWatchdog waits on its own thread until `limit` passes or it is destroyed; on expiry it
+// runs `expire` once. Destruction (process() returned) cancels it and joins the thread.
+class TimeoutWatchdog {
+  public:
+    TimeoutWatchdog(std::chrono::seconds limit, std::function<void()> expire) {
+        if (limit.count() <= 0) {
+            return;
+        }
+        thread_ = std::thread([this, limit, expire = std::move(expire)] {
+            std::unique_lock lock(mu_);
+            if (!cv_.wait_for(lock, limit, [this] { return done_; })) {
+                lock.unlock();
+                expire();
+            }
+        });
+    }
+    ~TimeoutWatchdog() {
+        if (thread_.joinable()) {
+            {
+                std::lock_guard lock(mu_);
+                done_ = true;
+            }
+            cv_.notify_all();
+            thread_.join();
+        }
+    }
+    TimeoutWatchdog(const TimeoutWatchdog&) = delete;
+    TimeoutWatchdog& operator=(const TimeoutWatchdog&) = delete;
+
+  private:
+    std::mutex mu_;
+    std::condition_variable cv_;
+    bool done_ = false;
+    std::thread thread_;
+};
 
 // SignalGuard installs the stop handlers for the duration of run() and restores the old ones.
 class SignalGuard {
@@ -126,7 +181,16 @@ Resource TaskContext::resource_from_file(std::string name, const std::filesystem
     return karton::resource_from_file(std::move(name), path, consumer_.ids_);
 }
 
-void TaskContext::send(Task& t) { consumer_.producer_->send_task(t, &task_); }
+void TaskContext::send(Task& t) {
+    if (timed_out()) {
+        throw TaskTimeoutError("task_timeout of " +
+                               std::to_string(consumer_.settings_.task_timeout.count()) +
+                               " s expired; not sending task " + t.uid);
+    }
+    consumer_.producer_->send_task(t, &task_);
+}
+
+bool TaskContext::timed_out() const { return consumer_.task_timed_out_.load(); }
 
 LogPublisher& TaskContext::log() { return *consumer_.log_; }
 
@@ -135,7 +199,7 @@ LogPublisher& TaskContext::log() { return *consumer_.log_; }
 Consumer::Consumer(const ServiceSettings& settings, ConsumerInfo info, ConsumerOptions options,
                    util::Clock& clock, util::IdSource& ids)
     : settings_(settings),
-      info_(std::move(info)),
+      info_(effective_info(settings, std::move(info))),
       options_(options),
       clock_(clock),
       ids_(ids),
@@ -283,11 +347,27 @@ void Consumer::handle_task(const std::string& uid) {
     }
 
     std::optional<ExceptionInfo> failure;
+    task_timed_out_.store(false);
     try {
+        TimeoutWatchdog watchdog(settings_.task_timeout, [this] {
+            task_timed_out_.store(true);
+            on_task_timeout();
+        });
         TaskContext ctx(*this, task);
         process(ctx);
     } catch (...) {
         failure = current_exception_info();
+    }
+    if (task_timed_out_.load() && (!failure || failure->type != "karton::TaskTimeoutError")) {
+        // Whatever process() did after the deadline, the task counts as timed out (karton-core
+        // interrupts it with TaskTimeoutError at that moment).
+        try {
+            throw TaskTimeoutError("task_timeout of " +
+                                   std::to_string(settings_.task_timeout.count()) +
+                                   " s expired while processing the task");
+        } catch (...) {
+            failure = current_exception_info();
+        }
     }
     // The task as the log records show it (the user may have changed it while processing).
     log_->set_task(short_id, serialize_task(task));

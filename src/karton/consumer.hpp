@@ -88,7 +88,13 @@ class TaskContext {
     Resource resource_from_bytes(std::string name, std::string content);
     Resource resource_from_file(std::string name, const std::filesystem::path& path);
     // send sends `t` as a child of the task being processed (§7.1 with parent merge).
+    // Throws TaskTimeoutError once [karton] task_timeout has expired: like karton-core, where
+    // the timeout interrupts process(), nothing is sent after the deadline.
     void send(Task& t);
+
+    // timed_out: [karton] task_timeout expired for this task. Long-running process()
+    // implementations should poll it (or override Consumer::on_task_timeout) and give up.
+    bool timed_out() const;
 
     LogPublisher& log();
 
@@ -114,6 +120,12 @@ class Consumer {
     // process handles one task. Throwing (anything) marks the task Crashed with the exception
     // as error lines; returning marks it Finished.
     virtual void process(TaskContext& ctx) = 0;
+
+    // on_task_timeout is called from a watchdog thread when [karton] task_timeout expires
+    // while process() runs. C++ cannot interrupt process() the way karton-core's SIGALRM does,
+    // so the task is crashed with TaskTimeoutError when process() returns, and sends after the
+    // deadline are refused; override this to cut the work short. Must be thread-safe.
+    virtual void on_task_timeout() {}
 
     // run: log start, register the bind, then loop (§10) until request_stop()/a signal, or the
     // stored bind differs from ours (another replica deployed different binds). Redis I/O
@@ -160,6 +172,7 @@ class Consumer {
     std::unique_ptr<Producer> producer_;
     Task* current_ = nullptr;
     std::atomic<bool> stop_{false};
+    std::atomic<bool> task_timed_out_{false};
 };
 
 // FunctionConsumer runs a callable as process() (for small services and tests).

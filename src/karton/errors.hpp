@@ -45,4 +45,11 @@ class InvalidIdentityError : public util::InputError {
     using util::InputError::InputError;
 };
 
+// TaskTimeoutError: processing a task took longer than [karton] task_timeout (spec §10 step 7;
+// karton-core raises karton.core.exceptions.TaskTimeoutError from a SIGALRM handler).
+class TaskTimeoutError : public Error {
+  public:
+    using Error::Error;
+};
+
 }  // namespace karton

@@ -9,7 +9,9 @@
 //   producer.send_task(t);
 #pragma once
 
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "karton/backend.hpp"
@@ -29,6 +31,12 @@ struct ServiceSettings {
     std::string bucket;          // [s3] bucket: default bucket of new resources
     bool enable_publish = true;  // [logging] enable_publish
     LogLevel log_level = LogLevel::Info;
+    // [karton] section (spec §1.6), applied by Consumer:
+    std::optional<std::string> identity;   // identity: overrides the service's own identity
+    bool debug = false;                    // debug: "<identity>-<hex8>-dev", non-persistent,
+                                           // no log publishing
+    std::optional<bool> persistent;        // persistent: overrides the bind's persistence
+    std::chrono::seconds task_timeout{0};  // task_timeout: per-task limit, 0 = unlimited
 };
 
 // Producer sends tasks as one identity. Not thread-safe.

@@ -84,6 +84,24 @@ ServiceSettings service_settings(const Config& cfg, const Environment& env) {
     } else {
         throw ConfigError("[logging] level: unknown level '" + level + "'");
     }
+
+    s.identity = cfg.get("karton", "identity");
+    if (s.identity) {
+        if (s.identity->empty()) {
+            throw ConfigError("[karton] identity must not be empty");
+        }
+    }
+    s.debug = cfg.get_bool("karton", "debug", false);
+    s.persistent = cfg.get_bool("karton", "persistent");
+    const std::int64_t timeout = cfg.get_int("karton", "task_timeout", 0);
+    // Upper bound: a week; anything larger is a typo (and would overflow timer arithmetic).
+    if (timeout < 0 || timeout > 7 * 86400) {
+        throw ConfigError("[karton] task_timeout must be between 0 (unlimited) and 604800 seconds");
+    }
+    s.task_timeout = std::chrono::seconds(timeout);
+    if (s.debug) {
+        s.enable_publish = false;  // §11.1: debug services do not publish logs
+    }
     return s;
 }
 

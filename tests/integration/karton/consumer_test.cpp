@@ -516,3 +516,124 @@ TEST(Consumer, SecondSigintAbortsAndLeavesTaskStarted) {
 }
 
 }  // namespace
+
+namespace {
+
+class TimeoutAwareConsumer : public karton::Consumer {
+  public:
+    using Consumer::Consumer;
+    std::atomic<int> timeouts{0};
+    std::atomic<bool> send_refused{false};
+    void on_task_timeout() override { ++timeouts; }
+    void process(TaskContext& ctx) override {
+        // Works "forever" but polls the timeout (bounded so a broken watchdog fails the test).
+        for (int i = 0; i < 100 && !ctx.timed_out(); ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        karton::Task child = ctx.new_task({{"type", "late-result"}});
+        try {
+            ctx.send(child);
+        } catch (const karton::TaskTimeoutError&) {
+            send_refused = true;
+            throw;
+        }
+    }
+};
+
+}  // namespace
+
+TEST(Consumer, TaskTimeoutCrashesTheTaskAndRefusesLateSends) {
+    KartonEnv env;
+    produce(env);
+    auto routed = env.route("karton.slow");
+    karton::ServiceSettings settings = env.settings;
+    settings.task_timeout = std::chrono::seconds(1);
+    TimeoutAwareConsumer consumer(settings, info_for("karton.slow"), quick());
+    const auto started = std::chrono::steady_clock::now();
+    {
+        RunningConsumer run(consumer);
+        ASSERT_TRUE(
+            KartonEnv::wait_for([&] { return has_status(env, routed[0], Status::Crashed); }));
+    }
+    // The watchdog fired once, about when configured (not after the 5 s the work would take).
+    EXPECT_EQ(consumer.timeouts.load(), 1);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(4));
+    EXPECT_TRUE(consumer.send_refused.load());
+    karton::Task t = env.task(routed[0]);
+    ASSERT_TRUE(t.error.is_array());
+    const std::string last = t.error.as_array().back().as_string();
+    EXPECT_EQ(
+        last.rfind("karton::TaskTimeoutError: task_timeout of 1 s expired; not sending task ", 0),
+        0u)
+        << last;
+    EXPECT_EQ(env.metric("crashed", "karton.slow"), "1");
+    // Nothing was sent after the deadline.
+    EXPECT_TRUE(env.backend()->connection().command({"LLEN", "karton.tasks"}).as_integer() == 0);
+}
+
+TEST(Consumer, TaskTimeoutAppliesEvenWhenProcessIgnoresIt) {
+    KartonEnv env;
+    produce(env);
+    auto routed = env.route("karton.oblivious");
+    karton::ServiceSettings settings = env.settings;
+    settings.task_timeout = std::chrono::seconds(1);
+    karton::FunctionConsumer consumer(
+        settings, info_for("karton.oblivious"),
+        [](TaskContext&) { std::this_thread::sleep_for(std::chrono::milliseconds(1500)); },
+        quick());
+    {
+        RunningConsumer run(consumer);
+        ASSERT_TRUE(
+            KartonEnv::wait_for([&] { return has_status(env, routed[0], Status::Crashed); }));
+    }
+    karton::Task t = env.task(routed[0]);
+    ASSERT_TRUE(t.error.is_array());
+    EXPECT_EQ(t.error.as_array().back().as_string(),
+              "karton::TaskTimeoutError: task_timeout of 1 s expired while processing the task\n");
+
+    // Within the limit the same consumer finishes tasks normally.
+    produce(env);
+    auto second = env.route("karton.oblivious");
+    karton::FunctionConsumer quick_one(
+        settings, info_for("karton.oblivious"), [](TaskContext&) {}, quick());
+    RunningConsumer run(quick_one);
+    ASSERT_TRUE(KartonEnv::wait_for([&] { return has_status(env, second[0], Status::Finished); }));
+}
+
+TEST(Consumer, DebugModeUsesADevIdentityNonPersistentBindAndNoLogPublishing) {
+    KartonEnv env;
+    karton::ServiceSettings settings = env.settings;
+    settings.debug = true;
+    settings.enable_publish = false;  // as service_settings() derives it for debug = true
+    karton::FunctionConsumer consumer(
+        settings, info_for("karton.debugged"), [](TaskContext&) {}, quick());
+    const std::string id = consumer.info().identity;
+    ASSERT_EQ(id.size(), std::string("karton.debugged-01234567-dev").size()) << id;
+    EXPECT_EQ(id.rfind("karton.debugged-", 0), 0u) << id;
+    EXPECT_EQ(id.substr(id.size() - 4), "-dev");
+    EXPECT_EQ(id.find_first_not_of("0123456789abcdef", 16), id.size() - 4) << id;
+
+    karton_test::Monitor monitor(env.redis);
+    produce(env);
+    auto routed = env.route(id);
+    {
+        RunningConsumer run(consumer);
+        ASSERT_TRUE(
+            KartonEnv::wait_for([&] { return has_status(env, routed[0], Status::Finished); }));
+        auto stored = env.backend()->get_bind(id);
+        ASSERT_TRUE(stored.has_value());
+        EXPECT_FALSE(karton::parse_bind(id, *stored).persistent);
+    }
+    size_t commands = 0;
+    for (const auto& c : monitor.drain()) {
+        ++commands;
+        ASSERT_FALSE(c.argv.empty());
+        EXPECT_NE(c.argv[0], "PUBLISH") << "debug mode must not publish logs";
+    }
+    EXPECT_GT(commands, 5u);  // the monitor did see the consumer's traffic
+    // A configured identity is overridden the same way before the debug suffix.
+    settings.identity = "karton.renamed";
+    karton::FunctionConsumer renamed(
+        settings, info_for("karton.debugged"), [](TaskContext&) {}, quick());
+    EXPECT_EQ(renamed.info().identity.rfind("karton.renamed-", 0), 0u);
+}
