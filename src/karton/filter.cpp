@@ -2,6 +2,8 @@
 #include "karton/filter.hpp"
 
 #include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "karton/internal/glob.hpp"
@@ -54,6 +56,32 @@ Entry make_string_entry(const std::string& key, const std::string& pattern,
     return e;
 }
 
+// check_depth walks `v` without recursion and throws FilterError("RecursionError") when arrays
+// and objects nest deeper than `max_depth` (the walk stops at the first level over the cap).
+void check_depth(const json::Value& v, std::size_t max_depth) {
+    std::vector<std::pair<const json::Value*, std::size_t>> todo{{&v, 1}};
+    while (!todo.empty()) {
+        const auto [node, depth] = todo.back();
+        todo.pop_back();
+        if (!node->is_array() && !node->is_object()) {
+            continue;
+        }
+        if (depth > max_depth) {
+            throw FilterError("RecursionError", "filters nested deeper than " +
+                                                    std::to_string(max_depth) + " levels");
+        }
+        if (node->is_array()) {
+            for (const json::Value& e : node->as_array()) {
+                todo.emplace_back(&e, depth + 1);
+            }
+        } else {
+            for (const auto& [key, e] : node->as_object()) {
+                todo.emplace_back(&e, depth + 1);
+            }
+        }
+    }
+}
+
 }  // namespace
 
 struct Filter::Impl {
@@ -77,6 +105,7 @@ struct Filter::Impl {
 };
 
 Filter Filter::compile(const json::Value& filters) {
+    check_depth(filters, kMaxDepth);  // before the copy below, which recurses too
     auto impl = std::make_shared<Impl>();
     impl->source = filters;
     const json::Value& src = impl->source;

@@ -3,6 +3,7 @@
 // Python str() coercion, list membership, MongoDB-like operators, dotted paths; §8.4 errors).
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <string>
 
@@ -44,7 +45,16 @@ class Filter {
     // (null, number, bool: TypeError) or a rule that is not an object (AttributeError, e.g. a
     // non-empty object given instead of a list, F017). Operator validity is NOT checked here:
     // like the reference, invalid operators only raise when a task is evaluated.
+    // Filters nested deeper than kMaxDepth are refused with FilterError("RecursionError", ...)
+    // before anything else is done with them (see kMaxDepth).
     static Filter compile(const json::Value& filters);
+
+    // kMaxDepth bounds the nesting of a filters value (arrays and objects, the outer list is
+    // level 1). Compiling and evaluating recurse once or more per level, so an unbounded depth
+    // (a bind record is outside input; a value built in memory can be 10,000 deep) would
+    // overflow the stack. Real binds use 3-5 levels; the reference fails with a Python
+    // RecursionError a few hundred levels deep, so 100 refuses nothing it would accept usefully.
+    static constexpr std::size_t kMaxDepth = 100;
 
     // matches evaluates the filter on a task's headers:
     // match = (∃R: pos(R)) ∧ ¬(∃R: pos(R) ∧ neg(R)), in the reference's evaluation order so
