@@ -28,6 +28,7 @@
 #include "util/logging.hpp"
 #include "web/errors.hpp"
 #include "web/request.hpp"
+#include "web/upload.hpp"
 #include "web/zip_stream.hpp"
 
 namespace drak_web {
@@ -35,7 +36,6 @@ namespace drak_web {
 namespace {
 
 constexpr std::size_t kStreamChunk = 1024 * 1024;
-constexpr std::size_t kMaxFormField = 64 * 1024;
 constexpr const char* kJson = "application/json";
 
 // Pool hands out objects that are not thread-safe (Redis connections, S3 clients, producers)
@@ -296,8 +296,8 @@ struct WebServer::Impl {
         s.new_task_queue = [n = config.web.threads] {
             return new httplib::ThreadPool(static_cast<std::size_t>(n));
         };
-        s.set_payload_max_length(static_cast<std::size_t>(config.web.upload_max_size) +
-                                 kMaxFormField * 8);
+        s.set_payload_max_length(
+            static_cast<std::size_t>(upload_payload_limit(config.web.upload_max_size)));
         s.set_read_timeout(60, 0);
         s.set_write_timeout(60, 0);
 
@@ -566,96 +566,14 @@ struct WebServer::Impl {
 
     void handle_upload(const httplib::Request& req, httplib::Response& res,
                        const httplib::ContentReader& reader) {
-        if (!req.is_multipart_form_data())
-            fail(ErrorKind::BadRequest, "expected multipart/form-data with a 'file' field");
-        const std::uint64_t max = config.web.upload_max_size;
         util::TempDir spool("upload", spool_dir);
         auto sample_path = spool.path() / "sample";
-        util::UniqueFd fd;
-        std::string current;
-        std::string uploaded_name;
-        bool have_file = false, too_large = false, field_too_large = false, io_error = false;
-        std::uint64_t file_bytes = 0, drained = 0;
-        std::map<std::string, std::string> fields;
-
-        bool ok = reader(
-            [&](const httplib::MultipartFormData& part) {
-                current = part.name;
-                if (current == "file") {
-                    if (have_file) return false;  // one sample per upload
-                    have_file = true;
-                    uploaded_name = part.filename;
-                    fd.reset(
-                        ::open(sample_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-                    if (!fd) io_error = true;
-                } else if (fields.size() > 16) {
-                    field_too_large = true;
-                }
-                return true;
-            },
-            [&](const char* data, std::size_t len) {
-                if (current == "file") {
-                    if (too_large || file_bytes + len > max) {
-                        too_large = true;
-                        drained += len;
-                        return drained < max;  // drain a little so the client reads our answer
-                    }
-                    file_bytes += len;
-                    if (!io_error) {
-                        std::size_t done = 0;
-                        while (done < len) {
-                            ssize_t n = ::write(fd.get(), data + done, len - done);
-                            if (n < 0 && errno == EINTR) continue;
-                            if (n <= 0) {
-                                io_error = true;
-                                break;
-                            }
-                            done += static_cast<std::size_t>(n);
-                        }
-                    }
-                    return true;
-                }
-                auto& f = fields[current];
-                if (f.size() + len > kMaxFormField) {
-                    field_too_large = true;
-                    return true;
-                }
-                f.append(data, len);
-                return true;
-            });
-        fd.reset();
-        if (too_large)
-            fail(ErrorKind::PayloadTooLarge,
-                 "file exceeds the upload limit of " + std::to_string(max) + " bytes");
-        if (!ok) fail(ErrorKind::BadRequest, "malformed multipart body");
-        if (field_too_large) fail(ErrorKind::BadRequest, "form field too large or too many fields");
-        if (io_error) throw util::SystemError("cannot spool the upload", errno);
-        if (!have_file) fail(ErrorKind::BadRequest, "missing form field 'file'");
-        if (file_bytes == 0) fail(ErrorKind::BadRequest, "the uploaded file is empty");
-
-        std::string name = fields.count("file_name") && !fields["file_name"].empty()
-                               ? fields["file_name"]
-                               : uploaded_name;
-        auto valid = validate_upload_name(name);
-        if (!valid) fail(ErrorKind::BadRequest, "invalid file_name");
-
-        std::optional<int> timeout;
-        if (auto it = fields.find("timeout"); it != fields.end() && !it->second.empty()) {
-            timeout = parse_timeout(it->second);
-            if (!timeout) fail(ErrorKind::BadRequest, "timeout must be an integer 1..86400");
-        }
-        std::optional<std::vector<std::string>> plugins;
-        if (auto it = fields.find("plugins"); it != fields.end() && !it->second.empty()) {
-            plugins = parse_plugins(it->second);
-            if (!plugins)
-                fail(ErrorKind::BadRequest, "plugins must be a JSON list of plugin names");
-        }
-        std::string start_command;
-        if (auto it = fields.find("start_command"); it != fields.end()) {
-            start_command = it->second;
-            if (!is_valid_start_command(start_command))
-                fail(ErrorKind::BadRequest, "invalid start_command");
-        }
+        const UploadForm form = read_upload(req, reader, sample_path, config.web.upload_max_size);
+        const UploadName* valid = &form.name;
+        const auto& timeout = form.timeout;
+        const auto& plugins = form.plugins;
+        const std::string& start_command = form.start_command;
+        const std::uint64_t file_bytes = form.file_bytes;
 
         std::string platform = engine::platform_of(engine::inspect_sample_file(sample_path));
         if (platform.empty()) platform = "win32";

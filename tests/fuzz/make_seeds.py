@@ -157,3 +157,44 @@ for i, payload in enumerate([
 
 put("process_tree", "cmdline", '{"Plugin": "procmon", "Method": "NtCreateUserProcess", "TimeStamp": "1.5", "PID": 10, "PPID": 4, "NewPid": 11, "ProcessName": "a.exe", "ImagePathName": "C:\\\\x.exe", "CommandLine": "\\"C:\\\\x.exe\\" a\\\\\\"b \\"c d\\"", "Status": 0}\n{"Plugin": "procmon", "Method": "NtTerminateProcess", "TimeStamp": "2.0", "PID": 11, "ExitPid": 11}\n')
 put("process_tree", "garbage", "{}\n[]\n\"x\"\n{\"Plugin\": \"procmon\"}\n")
+
+
+# multipart (drak-web POST /upload): line 1 = boundary ('~' + byte: chunked transfer), rest =
+# the body (see tests/fuzz/targets/multipart.cpp).
+def form(boundary, parts, close=True):
+    out = b""
+    for name, filename, data in parts:
+        disp = 'form-data; name="%s"' % name
+        if filename is not None:
+            disp += '; filename="%s"' % filename
+        out += b"--" + boundary + b"\r\nContent-Disposition: " + disp.encode("utf-8", "surrogatepass")
+        if filename is not None:
+            out += b"\r\nContent-Type: application/octet-stream"
+        out += b"\r\n\r\n" + data + b"\r\n"
+    if close:
+        out += b"--" + boundary + b"--\r\n"
+    return out
+
+
+B = b"----drakfuzz7MA4YWxk"
+for name, (first, body) in {
+    "ok": (B, form(B, [("file", "sample.exe", b"MZ\x90\x00" + b"\x00" * 60)])),
+    "fields": (B, form(B, [("file", "a.bin", b"\x7fELF\x02\x01\x01"), ("file_name", None, b"run"),
+                           ("timeout", None, b"120"), ("plugins", None, b'["procmon", "apimon"]'),
+                           ("start_command", None, b"cmd /c run")])),
+    "chunked": (b"~\x27" + B, form(B, [("file", "x.dll", b"MZ" * 40), ("timeout", None, b"60")])),
+    # 1-byte chunks: cpp-httplib 0.11.4 answers 400 when the first boundary line is split.
+    "chunked1": (b"~\x00" + B, form(B, [("file", "x.dll", b"MZ" * 8)])),
+    "dotdot": (B, form(B, [("file", "../../etc/passwd", b"root:x:0:0")])),
+    "ctrl": (B, form(B, [("file", "a.exe", b"x"), ("file_name", None, b"a\x01b\nc.exe")])),
+    "longname": (B, form(B, [("file", "A" * 4096 + ".exe", b"MZ")])),
+    "toolarge": (b"~\x3f" + B, form(B, [("file", "big.exe", b"A" * 5000)])),
+    "twofiles": (B, form(B, [("file", "a.exe", b"1"), ("file", "b.exe", b"2")])),
+    "nofile": (B, form(B, [("timeout", None, b"10")])),
+    "unterminated": (B, form(B, [("file", "a.exe", b"MZ")], close=False)),
+    "badplugins": (B, form(B, [("file", "a.exe", b"MZ"), ("plugins", None, b"[" * 3000)])),
+    "manyfields": (B, form(B, [("f%d" % i, None, b"v") for i in range(20)] + [("file", "a.exe", b"MZ")])),
+    "nodisposition": (B, b"--" + B + b"\r\nX: y\r\n\r\nzz\r\n--" + B + b"--\r\n"),
+    "emptyboundary": (b"", form(b"", [("file", "a.exe", b"MZ")])),
+}.items():
+    put("multipart", name, first + b"\n" + body)

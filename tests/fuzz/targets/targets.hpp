@@ -26,6 +26,7 @@ int fuzz_s3_xml(const std::uint8_t* data, std::size_t size);
 int fuzz_zip(const std::uint8_t* data, std::size_t size);
 int fuzz_file_names(const std::uint8_t* data, std::size_t size);
 int fuzz_task_request(const std::uint8_t* data, std::size_t size);
+int fuzz_multipart(const std::uint8_t* data, std::size_t size);
 
 // Target: one named entry function (name == corpus folder tests/fuzz/corpus/<name>/).
 struct Target {
@@ -49,7 +50,12 @@ inline constexpr Target kTargets[] = {
     {"zip", fuzz_zip},
     {"file_names", fuzz_file_names},
     {"task_request", fuzz_task_request},
+    {"multipart", fuzz_multipart},
 };
+
+// multipart_status is fuzz_multipart without the check: the HTTP status drak-web's upload
+// reader answers for the input (0 when the connection broke).
+int multipart_status(const std::uint8_t* data, std::size_t size);
 
 // as_text views the input bytes as text (parsers take arbitrary bytes).
 inline std::string_view as_text(const std::uint8_t* data, std::size_t size) {
