@@ -277,6 +277,14 @@ while ! ready; do
 done
 exec 3>&-
 cd "$WINEPREFIX/drive_c/users/user/Desktop"
+# Warm-up: Wine's first process starts wineboot --init, which starts services.exe,
+# winedevice, plugplay, svchost...; creating a window starts the explorer desktop. Done here,
+# before the sample, none of it is the sample's child (the trace skips this Unix-started
+# process and its descendants). Its client channels are off (stderr /dev/null, -all); the
+# server keeps the infrastructure while the sample starts within its -p2 persistence.
+if [ -n "$DRAK_WARMUP" ]; then
+  WINEDEBUG=-all /usr/lib/wine/wine64 $DRAK_WARMUP </dev/null >/dev/null 2>&1
+fi
 WINEDEBUG="$DRAK_WINEDEBUG" /usr/lib/wine/wine64 "$@" 2>&4
 rc=$?
 exec 4>&-
@@ -483,8 +491,11 @@ AnalysisResult NativeEngine::run_wine(const AnalysisRequest& request, const Prog
     spec.netns = net.sample_netns();
     spec.overlay = OverlayMount{options_.golden_prefix, upper, work, kGuestPrefix};
     spec.binds.push_back({keys, "/analysis/keys", true});
-    spec.env = wine_environment(
-        {"SSLKEYLOGFILE=/analysis/keys/sslkeys.log", "DRAK_WINEDEBUG=" + winedebug});
+    // The warm-up program (unquoted in the script: no spaces or shell characters in it).
+    const std::string warmup =
+        options_.warm_up ? "C:\\windows\\system32\\rundll32.exe user32.dll,GetDesktopWindow" : "";
+    spec.env = wine_environment({"SSLKEYLOGFILE=/analysis/keys/sslkeys.log",
+                                 "DRAK_WINEDEBUG=" + winedebug, "DRAK_WARMUP=" + warmup});
     spec.cwd = "/home/user";
     spec.limits = options_.limits;
 
@@ -493,6 +504,7 @@ AnalysisResult NativeEngine::run_wine(const AnalysisRequest& request, const Prog
                                  ? "C:\\windows\\system32\\" + wine_argv[0]
                                  : wine_argv[0];
     trace_opts.first_command_line = result.start_command;
+    trace_opts.skip_unix_started = options_.warm_up ? 1 : 0;
     WineserverTrace server_trace(records, processes, trace_opts);
 
     std::unique_ptr<SandboxProcess> proc;

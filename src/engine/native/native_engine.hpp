@@ -28,6 +28,10 @@ struct NativeEngineOptions {
     std::filesystem::path hooks_file;
     CgroupLimits limits;
     bool sweep_on_start = true;  // remove resources of dead engines when constructed
+    // Start Wine's infrastructure (wineboot, services.exe, winedevice, plugplay, svchost, the
+    // explorer desktop) with a warm-up program before the sample, so the process tree shows
+    // it beside the sample (as DRAKVUF shows system processes), not as the sample's children.
+    bool warm_up = true;
     // Extra seconds after `timeout_s` allowed for set-up and teardown before a hard kill.
     int grace_s = 20;
 };

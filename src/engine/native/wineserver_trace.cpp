@@ -620,7 +620,21 @@ void WineserverTrace::on_reply(std::uint32_t tid, const std::string& name,
         std::int64_t new_pid = hex32(result("pid"));
         tid_pid_[tid] = new_pid;
         auto unix_pid = std::atoll(arg("unix_pid").c_str());
-        if (!first_pid_) {
+        // A process created by new_process gets startup info from its parent (info_size > 0);
+        // one started from Unix has none.
+        const bool from_unix =
+            res.count("info_size") ? result("info_size") == "0" : created_.count(new_pid) == 0;
+        if (!first_pid_ && from_unix && unix_started_ < options_.skip_unix_started) {
+            // The engine's warm-up: neither it nor what it starts belongs to the sample.
+            ++unix_started_;
+            in_tree_[new_pid] = false;
+            ProcessInfo info;
+            info.pid = new_pid;
+            info.sandbox_pid = unix_pid;
+            processes_.upsert(info);
+            return;
+        }
+        if (!first_pid_ && from_unix) {
             first_pid_ = new_pid;
             first_tid_ = hex32(result("tid"));
             in_tree_[new_pid] = true;
@@ -679,6 +693,7 @@ void WineserverTrace::on_reply(std::uint32_t tid, const std::string& name,
         emit(std::move(r), pid);
         if (ok) {
             st.procs[handle] = new_pid;
+            created_.insert(new_pid);
             in_tree_[new_pid] = traced(pid);
             ProcessInfo pi;
             pi.pid = new_pid;

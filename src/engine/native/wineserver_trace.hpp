@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -38,6 +39,12 @@ struct WineserverTraceOptions {
     // Only emit records for processes descending from the first process (Wine's own
     // services are still tracked in the ProcessTable).
     bool sample_tree_only = true;
+    // Processes started from Unix (by `wine64`, not by a traced new_process: their
+    // init_first_thread carries info_size=0) that precede the sample: the engine's warm-up
+    // run, which starts Wine's infrastructure (wineboot, services.exe, winedevice, plugplay,
+    // svchost, the explorer desktop) before the sample so none of it is the sample's child.
+    // The first Unix-started process after these is the sample.
+    int skip_unix_started = 0;
 };
 
 // WineserverTrace consumes trace lines and writes records through `writer`.
@@ -84,6 +91,8 @@ class WineserverTrace {
     std::map<std::uint32_t, Pending> pending_;
     std::map<std::int64_t, ProcState> state_;
     std::map<std::int64_t, bool> in_tree_;
+    std::set<std::int64_t> created_;  // pids created by a traced new_process
+    int unix_started_ = 0;
     std::optional<std::int64_t> first_pid_;
     std::int64_t first_tid_ = 0;
     std::uint64_t records_ = 0;

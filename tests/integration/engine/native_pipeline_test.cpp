@@ -9,6 +9,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -200,6 +201,55 @@ TEST_F(Win64GroundTruth, TlsKeyFileDecryptsTheHttpsBeacon) {
     }
     EXPECT_FALSE(leaked);
     EXPECT_TRUE(plain_without);
+}
+
+// describe renders a process tree for failure messages ("pid ppid name | command line").
+std::string describe(const postprocess::ProcessTree& tree) {
+    std::string s;
+    for (const auto& p : tree.processes) {
+        s += std::to_string(p.pid) + " " + std::to_string(p.ppid) + " " + p.procname + " | " +
+             p.command_line + "\n";
+    }
+    return s;
+}
+
+TEST_F(Win64GroundTruth, ProcessTreeHasTheSampleWithOnlyItsRealChildren) {
+    postprocess::ProcessTreeBuilder builder;
+    for (const auto& l : run_->lines_of("procmon")) {
+        builder.add_line(l);
+    }
+    auto tree = builder.finish();
+    const std::string text = describe(tree);
+    std::optional<std::size_t> sample;
+    for (std::size_t i = 0; i < tree.processes.size(); ++i) {
+        if (tree.processes[i].pid == result_->injected_pid) {
+            ASSERT_FALSE(sample) << "sample pid twice:\n" << text;
+            sample = i;
+        }
+    }
+    ASSERT_TRUE(sample) << text;
+    const auto& s = tree.processes[*sample];
+    EXPECT_EQ(s.procname, "C:\\users\\user\\Desktop\\pe_behaviour64.exe");
+    // The sample hangs below the launcher (explorer.exe, as DRAKVUF's injection shows it).
+    ASSERT_TRUE(s.parent) << text;
+    EXPECT_EQ(tree.processes[*s.parent].procname, "C:\\windows\\explorer.exe") << text;
+    if (tree.processes[*s.parent].parent) {
+        EXPECT_TRUE(tree.processes[*tree.processes[*s.parent].parent].mocked) << text;
+    }
+    // Exactly one child: the ground truth's own "child drak-gt-marker" copy, with no children.
+    ASSERT_EQ(s.children.size(), 1u) << text;
+    const auto& c = tree.processes[s.children[0]];
+    EXPECT_NE(c.command_line.find("child drak-gt-marker"), std::string::npos) << text;
+    EXPECT_NE(c.procname.find("pe_behaviour64.exe"), std::string::npos) << text;
+    EXPECT_TRUE(c.children.empty()) << text;
+    // Wine's infrastructure is never attributed to the sample's subtree (nor anywhere else in
+    // the tree an analyst reads as the sample's activity).
+    for (const auto& p : tree.processes) {
+        for (const char* infra : {"wineboot.exe", "services.exe", "winedevice.exe", "plugplay.exe",
+                                  "rpcss.exe", "svchost.exe", "conhost.exe", "start.exe"}) {
+            EXPECT_EQ(p.procname.find(infra), std::string::npos) << text;
+        }
+    }
 }
 
 }  // namespace

@@ -194,5 +194,59 @@ TEST(WineserverTrace, ParsesArgsWithNestedValues) {
     EXPECT_EQ(a["x"], "1");
 }
 
+// The engine's warm-up (a Unix-started process before the sample) starts wineboot; with
+// skip_unix_started=1 the sample is the next Unix-started process and nothing of the
+// warm-up's tree is reported.
+TEST(WineserverTrace, WarmUpProcessAndItsChildrenAreNotTheSample) {
+    const char* const warm_trace =
+        R"TRACE(0024: init_first_thread( unix_pid=10, unix_tid=10, debug_level=0, reply_fd=7, wait_fd=9 )
+0024: init_first_thread() = 0 { pid=0020, tid=0024, server_start=1 (-0.1), session_id=00000001, info_size=0, machines={8664,014c} }
+0024: new_process( token=0000, debug=0000, parent_process=0000, flags=00000000, socket_fd=15, access=001fffff, machine=0000, info_size=308, handles_size=0, jobs_size=0, objattr={rootdir=0000,attributes=00000000,sd={},name=L""}, handles={}, jobs={}, info={debug_flags=0,console_flags=0,console=fffffffc,hstdin=0008,hstdout=000c,hstderr=0010,x=0,y=0,xsize=0,ysize=0,xchars=0,ychars=0,attribute=00,flags=0,show=0,curdir=L"C:\\",dllpath=L"",imagepath=L"C:\\windows\\system32\\wineboot.exe",cmdline=L"\"C:\\windows\\system32\\wineboot.exe\" --init",title=L"",desktop=L"",shellinfo=L"",runtime=L""}, env=L"USER=user\0" )
+0024: new_process() = 0 { info=0034, pid=0028, handle=0038 }
+002c: init_first_thread( unix_pid=11, unix_tid=11, debug_level=0, reply_fd=5, wait_fd=7 )
+002c: init_first_thread() = 0 { pid=0028, tid=002c, server_start=1 (-0.2), session_id=00000001, info_size=3108, machines={8664,014c} }
+002c: create_file( access=40100080, sharing=00000000, create=5, options=00000060, attrs=00000000, objattr={rootdir=0000,attributes=00000040,sd={},name=L"\\??\\C:\\windows\\boot.txt"}, filename="/home/user/.wine/dosdevices/c:/windows/boot.txt" )
+002c: create_file() = 0 { handle=0030 }
+0024: terminate_process( handle=ffffffff, exit_code=0 )
+0024: terminate_process() = 0 { self=1 }
+0020: *process killed*
+0034: init_first_thread( unix_pid=12, unix_tid=12, debug_level=0, reply_fd=7, wait_fd=9 )
+0034: init_first_thread() = 0 { pid=0030, tid=0034, server_start=1 (-0.3), session_id=00000001, info_size=0, machines={8664,014c} }
+0034: create_file( access=40100080, sharing=00000000, create=5, options=00000060, attrs=00000000, objattr={rootdir=0000,attributes=00000040,sd={},name=L"\\??\\C:\\users\\Public\\sample.txt"}, filename="/home/user/.wine/dosdevices/c:/users/Public/sample.txt" )
+0034: create_file() = 0 { handle=0038 }
+)TRACE";
+    for (int skip : {0, 1}) {
+        util::TempDir dir("wst");
+        util::FixedStepClock clock(1700000000.0, 0.125);
+        ProcessTable table;
+        std::string log;
+        {
+            RecordWriter writer(dir.path() / "drakmon.log", clock);
+            WineserverTraceOptions opt;
+            opt.first_image = "C:\\users\\user\\Desktop\\s.exe";
+            opt.skip_unix_started = skip;
+            WineserverTrace trace(writer, table, opt);
+            std::istringstream in(warm_trace);
+            std::string line;
+            while (std::getline(in, line)) {
+                trace.feed_line(line);
+            }
+            EXPECT_EQ(trace.first_pid(), skip ? 0x30 : 0x20);
+        }
+        log = util::read_file(dir.path() / "drakmon.log");
+        if (skip) {
+            EXPECT_EQ(log.find("wineboot"), std::string::npos) << log;
+            EXPECT_EQ(log.find("boot.txt"), std::string::npos) << log;
+            EXPECT_NE(log.find("sample.txt"), std::string::npos) << log;
+            ASSERT_TRUE(table.find(0x28));
+            EXPECT_EQ(table.find(0x28)->ppid, 0x20);  // still tracked, just not reported
+        } else {
+            EXPECT_NE(log.find("wineboot"), std::string::npos) << log;
+            EXPECT_NE(log.find("boot.txt"), std::string::npos) << log;
+            EXPECT_EQ(log.find("sample.txt"), std::string::npos) << log;  // not in the tree
+        }
+    }
+}
+
 }  // namespace
 }  // namespace engine::native
