@@ -12,6 +12,7 @@
 #include <fstream>
 #include <string>
 
+#include "drakrun/file_names.hpp"
 #include "karton/errors.hpp"
 #include "karton/filter.hpp"
 #include "karton/json.hpp"
@@ -304,6 +305,26 @@ TEST(HostileFilter, EveryOperatorWithEveryWrongArgument) {
     EXPECT_THROW((void)karton::Filter::compile(json::parse("5")), karton::FilterError);
     EXPECT_THROW((void)karton::Filter::compile(json::parse("[5]")), karton::FilterError);
     std::printf("wrong-operator filters: %d errors, %d results, crashes = 0\n", errors, results);
+}
+
+// The guest name drakrun gives a sample (worker and `drakrun analyze`, drakrun/analysis.cpp:
+// choose_guest_file_name on the payload name or the local file's name) for hostile names: the
+// original is never used; the replacement is safe and keeps a valid extension.
+TEST(HostileNames, GuestNameReplacesTraversalControlAndHugeNames) {
+    const std::string huge = std::string(4096, 'A') + ".exe";
+    for (const std::string& name :
+         {std::string("../../etc/passwd"), std::string("..\\..\\x.exe"), std::string("a\x01b.exe"),
+          std::string("new\nline.exe"), std::string("cr\r.exe"), std::string("nul\0x.exe", 9),
+          std::string("esc\x1b[2J.exe"), huge}) {
+        SCOPED_TRACE(name.substr(0, 40));
+        const auto g = drakrun::choose_guest_file_name(name, "exe", "PE32 executable", "win32");
+        EXPECT_TRUE(g.replaced);
+        EXPECT_TRUE(drakrun::is_safe_file_name(g.name)) << g.name;
+        EXPECT_EQ(g.name.find_first_of("/\\"), std::string::npos);
+        EXPECT_LE(g.name.size(), 20u);
+        EXPECT_EQ(g.extension, "exe");
+    }
+    EXPECT_FALSE(drakrun::is_safe_file_name(huge));
 }
 
 }  // namespace
