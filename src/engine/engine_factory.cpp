@@ -46,6 +46,16 @@ std::unique_ptr<Engine> make_engine(const std::string& name, const EngineOptions
             o.limits.cpus = static_cast<double>(parse_u64(k, v));
         } else if (k == "max_pids") {
             o.limits.max_pids = parse_u64(k, v);
+        } else if (k == "writable_quota_mb") {
+            o.writable_quota_bytes = parse_u64(k, v) << 20;
+            if (o.writable_quota_bytes == 0) {
+                throw util::InputError("engine option writable_quota_mb must be positive");
+            }
+        } else if (k == "warm_up") {
+            if (v != "0" && v != "1" && v != "true" && v != "false") {
+                throw util::InputError("engine option warm_up: not a boolean: " + v);
+            }
+            o.warm_up = v == "1" || v == "true";
         } else {
             throw util::InputError("unknown native engine option: " + k);
         }

@@ -17,6 +17,7 @@
 #include "engine/native/memory_dumper.hpp"
 #include "engine/native/netsim.hpp"
 #include "engine/native/process_table.hpp"
+#include "engine/native/quota_fs.hpp"
 #include "engine/native/record_writer.hpp"
 #include "engine/native/sandbox.hpp"
 #include "engine/native/stale_sweep.hpp"
@@ -191,6 +192,25 @@ void write_tls_records(const fs::path& keylog, RecordWriter& writer) {
     }
 }
 
+// report_quota writes a `sandbox` record (our own plugin, like netsim: sandbox.log after the
+// split) when the sample filled its writable quota, and warns in the engine log.
+void report_quota(const QuotaFs& quota, const std::string& what, RecordWriter& writer,
+                  const ProgressFn& progress) {
+    if (!quota.exhausted()) {
+        return;
+    }
+    util::logger("engine")->warn("sample filled its writable quota ({} bytes, {}): ENOSPC",
+                                 quota.size_bytes(), what);
+    progress("collect", "writable quota exhausted (" + what + ")");
+    CommonFields none;
+    auto r = writer.make_record("sandbox", none);
+    r["Event"] = "disk_quota_exhausted";
+    r["Location"] = what;
+    r["LimitBytes"] = quota.size_bytes();
+    r["UsedBytes"] = quota.used_bytes();
+    writer.write(r);
+}
+
 // plugin_enabled: an empty plugin list means "everything" (the engine's own default).
 bool plugin_enabled(const AnalysisRequest& request, const std::string& plugin) {
     return request.plugins.empty() || std::find(request.plugins.begin(), request.plugins.end(),
@@ -201,7 +221,7 @@ bool plugin_enabled(const AnalysisRequest& request, const std::string& plugin) {
 // (spec §12.2: syscalls -> syscall/sysret, filedelete -> fileextractor) and checks that the
 // request enabled it. inject and our netsim records are always kept.
 bool record_plugin_enabled(const std::vector<std::string>& plugins, const std::string& record) {
-    if (plugins.empty() || record == "inject" || record == "netsim") {
+    if (plugins.empty() || record == "inject" || record == "netsim" || record == "sandbox") {
         return true;
     }
     std::string plugin = record;
@@ -431,8 +451,11 @@ AnalysisResult NativeEngine::run_wine(const AnalysisRequest& request, const Prog
         std::error_code rec;
         fs::remove_all(scratch, rec);
     });
-    const fs::path upper = scratch / "upper";
-    const fs::path work = scratch / "ovlwork";
+    // The overlay's upper and work dirs live on the size-limited tmpfs (same filesystem, as
+    // overlayfs requires); unmounted before the scratch dir is removed.
+    QuotaFs quota(scratch / "rw", options_.writable_quota_bytes, options_.writable_quota_inodes);
+    const fs::path upper = quota.dir() / "upper";
+    const fs::path work = quota.dir() / "ovlwork";
     const fs::path keys = scratch / "keys";
     fs::create_directories(upper);
     fs::create_directories(work);
@@ -628,6 +651,7 @@ AnalysisResult NativeEngine::run_wine(const AnalysisRequest& request, const Prog
                             (exit.timed_out ? " (timeout)" : "") +
                             (exit.oom_killed ? " (memory limit)" : ""));
     write_tls_records(keys / "sslkeys.log", records);
+    report_quota(quota, "C: drive and registry (Wine overlay upper layer)", records, progress);
 
     nlohmann::ordered_json inject;
     inject["Plugin"] = "inject";
@@ -716,7 +740,8 @@ AnalysisResult NativeEngine::run_elf(const AnalysisRequest& request, const Progr
         std::error_code rec;
         fs::remove_all(scratch, rec);
     });
-    const fs::path home = scratch / "home";
+    QuotaFs quota(scratch / "rw", options_.writable_quota_bytes, options_.writable_quota_inodes);
+    const fs::path home = quota.dir() / "home";
     const fs::path out = scratch / "out";
     fs::create_directories(home);
     fs::create_directories(out / "dumps");
@@ -801,6 +826,7 @@ AnalysisResult NativeEngine::run_elf(const AnalysisRequest& request, const Progr
             records.write(rec);
         }
     }
+    report_quota(quota, "/home/user", records, progress);
     fs::create_directories(request.output_dir / "dumps");
     std::error_code dir_ec;
     for (const auto& e : fs::directory_iterator(out / "dumps", dir_ec)) {

@@ -32,6 +32,13 @@ struct NativeEngineOptions {
     // explorer desktop) with a warm-up program before the sample, so the process tree shows
     // it beside the sample (as DRAKVUF shows system processes), not as the sample's children.
     bool warm_up = true;
+    // Size limit of everything the sample can write that is kept outside the sandbox's own
+    // tmpfs dirs: the Wine overlay's upper layer (the copy-on-write C: drive and registry),
+    // the ELF sample's home. A tmpfs (quota_fs.hpp): past it the sample gets ENOSPC and the
+    // log gets a `sandbox` `disk_quota_exhausted` record. 0 = unlimited is not offered. Its
+    // pages count toward limits.memory_bytes, so keep it below that.
+    std::uint64_t writable_quota_bytes = 512ull << 20;
+    std::uint64_t writable_quota_inodes = 262144;
     // Extra seconds after `timeout_s` allowed for set-up and teardown before a hard kill.
     int grace_s = 20;
 };

@@ -8,6 +8,7 @@
 
 #include "engine/native/cgroup.hpp"
 #include "engine/native/netsim.hpp"
+#include "engine/native/quota_fs.hpp"
 #include "engine/native/sandbox.hpp"
 #include "util/logging.hpp"
 
@@ -69,6 +70,8 @@ SweepReport sweep_stale_resources(const std::vector<fs::path>& scratch_roots, bo
             if (!stale(n, all)) {
                 continue;
             }
+            // A killed engine leaves its writable-quota tmpfs mounted below the dir.
+            unmount_below(e.path());
             std::error_code rec;
             fs::remove_all(e.path(), rec);
             (rec ? report.failed : report.removed).push_back("dir " + e.path().string());

@@ -328,6 +328,9 @@ TEST(EngineFactory, MakesNativeAndRejectsUnknown) {
     EXPECT_THROW(make_engine("xen2"), util::InputError);
     EXPECT_THROW(make_engine("native", {{"bogus", "1"}}), util::InputError);
     EXPECT_THROW(make_engine("native", {{"memory_mb", "-5"}}), util::InputError);
+    EXPECT_NO_THROW(make_engine("native", {{"writable_quota_mb", "256"}, {"warm_up", "0"}}));
+    EXPECT_THROW(make_engine("native", {{"writable_quota_mb", "0"}}), util::InputError);
+    EXPECT_THROW(make_engine("native", {{"warm_up", "maybe"}}), util::InputError);
 }
 
 }  // namespace

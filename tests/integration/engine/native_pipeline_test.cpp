@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <optional>
@@ -250,6 +251,95 @@ TEST_F(Win64GroundTruth, ProcessTreeHasTheSampleWithOnlyItsRealChildren) {
             EXPECT_EQ(p.procname.find(infra), std::string::npos) << text;
         }
     }
+}
+
+// mounts_below lists the mount points at or below `dir` (none may be left after an analysis).
+std::vector<std::string> mounts_below(const fs::path& dir) {
+    std::vector<std::string> v;
+    std::istringstream in(util::read_file("/proc/self/mountinfo"));
+    std::string line;
+    while (std::getline(in, line)) {
+        std::istringstream f(line);
+        std::string a, b, c, d, point;
+        f >> a >> b >> c >> d >> point;
+        if (point.rfind(dir.string(), 0) == 0) {
+            v.push_back(point);
+        }
+    }
+    return v;
+}
+
+// quota_record returns the `sandbox` disk_quota_exhausted record, or null.
+nlohmann::json quota_record(const NativeRun& run) {
+    for (const auto& r : run.records_of("sandbox")) {
+        if (r.value("Event", "") == "disk_quota_exhausted") {
+            return r;
+        }
+    }
+    return nullptr;
+}
+
+bool resolved(const NativeRun& run, const std::string& name) {
+    for (const auto& r : run.records_of("netsim")) {
+        if (r.value("Event", "") == "dns_query" && r.value("DnsName", "") == name) {
+            return true;
+        }
+    }
+    return false;
+}
+
+TEST(WritableQuota, PeFillingItsCDriveGetsDiskFullAndTheAnalysisFinishes) {
+    ASSERT_TRUE(engine_test::in_isolated_netns());
+    ASSERT_TRUE(wine64_available());
+    ASSERT_TRUE(fs::exists(program("pe_diskfill64.exe"))) << "build target test_programs";
+    NativeRun run;
+    auto opts = run.options();
+    opts.writable_quota_bytes = 64ull << 20;
+    auto start = std::chrono::steady_clock::now();
+    auto res = run.analyze(opts, program("pe_diskfill64.exe"), "pe_diskfill64.exe", "win64", 60);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(50));
+    EXPECT_GT(res.injected_pid, 0);
+    // The program saw ERROR_DISK_FULL (it only resolves this name then) ...
+    EXPECT_TRUE(resolved(run, "diskfull.drak-test.example"));
+    // ... and the log says the quota was exhausted.
+    auto q = quota_record(run);
+    ASSERT_TRUE(q.is_object()) << util::read_file(run.out / "drakmon.log").substr(0, 4000);
+    EXPECT_EQ(q["LimitBytes"], 64ull << 20);
+    EXPECT_GT(q["UsedBytes"].get<std::uint64_t>(), 60ull << 20);
+    EXPECT_LE(q["UsedBytes"].get<std::uint64_t>(), 64ull << 20);
+    EXPECT_TRUE(mounts_below(run.scratch_root).empty());
+    std::error_code ec;
+    EXPECT_TRUE(fs::is_empty(run.scratch_root, ec));
+}
+
+TEST(WritableQuota, ElfFillingItsHomeGetsEnospcAndTheAnalysisFinishes) {
+    ASSERT_TRUE(engine_test::in_isolated_netns());
+    NativeRun run;
+    fs::path sample = run.tmp.path() / "fill.sh";
+    util::write_file_atomic(sample,
+                            "#!/bin/sh\n"
+                            "if ! dd if=/dev/zero of=/home/user/fill.bin bs=1M count=200 "
+                            "2>/tmp/err; then\n"
+                            "  grep -q 'No space left' /tmp/err && getent hosts "
+                            "enospc.drak-test.example\n"
+                            "fi\n"
+                            "exit 0\n");
+    auto opts = run.options();
+    opts.writable_quota_bytes = 32ull << 20;
+    run.analyze(opts, sample, "fill.sh", "linux", 30);
+    EXPECT_TRUE(resolved(run, "enospc.drak-test.example"));
+    auto q = quota_record(run);
+    ASSERT_TRUE(q.is_object()) << util::read_file(run.out / "drakmon.log").substr(0, 4000);
+    EXPECT_EQ(q["Location"], "/home/user");
+    EXPECT_EQ(q["LimitBytes"], 32ull << 20);
+    EXPECT_TRUE(mounts_below(run.scratch_root).empty());
+
+    // Below the quota: no record.
+    NativeRun small;
+    fs::path ok = small.tmp.path() / "small.sh";
+    util::write_file_atomic(ok, "#!/bin/sh\ndd if=/dev/zero of=/home/user/s.bin bs=1M count=4\n");
+    small.analyze(opts, ok, "small.sh", "linux", 30);
+    EXPECT_TRUE(quota_record(small).is_null());
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "engine/native/netsim.hpp"
+#include "engine/native/quota_fs.hpp"
 #include "engine/native/sandbox.hpp"
 #include "netns_guard.hpp"
 #include "util/error.hpp"
@@ -59,6 +60,9 @@ TEST(StaleSweep, EngineKilledMidRunLeavesNothingASweepDoesNotClean) {
             fs::path scratch = tmp.path() / name;
             fs::create_directories(scratch);
             auto* net = new NetSim(name, scratch / "dumps.pcap", nullptr);
+            // The writable quota (tmpfs) stays mounted below the scratch dir.
+            auto* quota = new QuotaFs(scratch / "rw", 8u << 20, 1024);
+            util::write_file_atomic(quota->dir() / "upper-file", "x");
             SandboxSpec spec;
             spec.name = name;
             spec.scratch = scratch;
@@ -107,6 +111,11 @@ TEST(StaleSweep, EngineKilledMidRunLeavesNothingASweepDoesNotClean) {
     // What is left: the named resources; a restart's sweep removes them.
     EXPECT_TRUE(fs::exists(fs::path("/run/netns") / (name + "-s")));
     EXPECT_TRUE(fs::exists(tmp.path() / name));
+    auto mounted = [&] {
+        return util::read_file("/proc/self/mountinfo").find((tmp.path() / name / "rw").string()) !=
+               std::string::npos;
+    };
+    EXPECT_TRUE(mounted());
     bool cg_left = false;
     for (const auto& d : cgroup_parent_dirs()) {
         cg_left = cg_left || fs::exists(d / name);
@@ -119,6 +128,7 @@ TEST(StaleSweep, EngineKilledMidRunLeavesNothingASweepDoesNotClean) {
     EXPECT_FALSE(fs::exists(fs::path("/run/netns") / (name + "-s")));
     EXPECT_FALSE(fs::exists(fs::path("/run/netns") / (name + "-n")));
     EXPECT_FALSE(fs::exists(tmp.path() / name));
+    EXPECT_FALSE(mounted());
     for (const auto& d : cgroup_parent_dirs()) {
         EXPECT_FALSE(fs::exists(d / name)) << d;
     }
