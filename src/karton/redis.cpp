@@ -1,7 +1,11 @@
 #include "karton/redis.hpp"
 
 #include <hiredis/hiredis.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/time.h>
+
+#include <cerrno>
 
 #include <algorithm>
 #include <cctype>
@@ -408,7 +412,38 @@ void Connection::reconnect(const std::function<bool()>& cancelled) {
     }
 }
 
+namespace {
+
+// peer_closed says whether the server closed (or reset) an idle connection, e.g. because it was
+// restarted: the socket polls readable and a peek reads EOF or fails. Data waiting on an idle
+// connection (pub/sub messages) does not count.
+bool peer_closed(int fd) {
+    if (fd < 0) {
+        return false;
+    }
+    pollfd pfd{.fd = fd, .events = POLLIN | POLLRDHUP, .revents = 0};
+    if (::poll(&pfd, 1, 0) <= 0) {
+        return false;
+    }
+    if ((pfd.revents & (POLLHUP | POLLERR | POLLRDHUP)) != 0) {
+        return true;
+    }
+    char byte = 0;
+    const ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+}  // namespace
+
 void Connection::ensure_connected() {
+    // As redis-py does when it takes a connection from its pool: an idle connection the server
+    // has closed is re-established before the command is sent (nothing was sent on it, so
+    // this never repeats a command). Without it the first command after a Redis restart failed
+    // with an I/O error, e.g. crashing the task a consumer was finishing.
+    if (ctx_ && peer_closed(ctx_->fd)) {
+        util::logger("karton")->warn("Redis connection closed by the server; reconnecting");
+        ctx_.reset();
+    }
     if (!ctx_) {
         reconnect(cancel_);
     }

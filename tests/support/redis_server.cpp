@@ -141,6 +141,16 @@ void RedisServer::stop() {
     pid_ = -1;
 }
 
+void RedisServer::kill() {
+    if (pid_ <= 0) {
+        return;
+    }
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+}
+
 void RedisServer::restart() {
     stop();
     start();

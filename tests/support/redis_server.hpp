@@ -33,7 +33,10 @@ class RedisServer {
 
     // stop terminates the server (SIGTERM, then SIGKILL after 5 s) and waits for it.
     void stop();
-    // start launches it again on the same port (data is lost: no persistence).
+    // kill SIGKILLs the server (no shutdown save) and reaps it: a crash.
+    void kill();
+    // start launches it again on the same port (data is lost unless the extra args enabled
+    // persistence, e.g. {"--appendonly", "yes", "--appendfsync", "always"}).
     void start();
     // restart = stop + start.
     void restart();

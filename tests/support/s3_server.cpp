@@ -34,6 +34,16 @@ S3Server::S3Server(std::string access_key, std::string secret_key)
     : access_key_(std::move(access_key)),
       secret_key_(std::move(secret_key)),
       dir_(std::make_unique<util::TempDir>("drak-s3rver")) {
+    launch();
+}
+
+void S3Server::start() {
+    if (pid_ <= 0) {
+        launch();
+    }
+}
+
+void S3Server::launch() {
     std::string script = (source_dir() / "tests" / "support" / "s3rver" / "start.js").string();
     std::string data_dir = (dir_->path() / "data").string();
 
@@ -51,6 +61,10 @@ S3Server::S3Server(std::string access_key, std::string secret_key)
                                      data_dir,    "--access-key",
                                      access_key_, "--secret-key",
                                      secret_key_};
+    if (port_ != 0) {  // restart: same port, same data directory
+        args.push_back("--port");
+        args.push_back(std::to_string(port_));
+    }
     std::vector<char*> argv;
     for (auto& a : args) {
         argv.push_back(a.data());

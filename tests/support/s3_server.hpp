@@ -32,10 +32,17 @@ class S3Server {
     const std::string& access_key() const { return access_key_; }
     const std::string& secret_key() const { return secret_key_; }
 
-    // stop kills the server's process group and reaps it; idempotent.
+    // stop kills the server's process group and reaps it; idempotent. The data directory is
+    // kept until destruction.
     void stop();
+    // start launches a stopped server again on the same port with the same data (objects and
+    // buckets survive); no-op while running. Throws as the constructor.
+    void start();
+    bool running() const { return pid_ > 0; }
 
   private:
+    void launch();
+
     std::string access_key_;
     std::string secret_key_;
     std::unique_ptr<util::TempDir> dir_;
