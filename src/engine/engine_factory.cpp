@@ -51,11 +51,11 @@ std::unique_ptr<Engine> make_engine(const std::string& name, const EngineOptions
             if (o.writable_quota_bytes == 0) {
                 throw util::InputError("engine option writable_quota_mb must be positive");
             }
-        } else if (k == "warm_up") {
+        } else if (k == "warm_up" || k == "tracing") {
             if (v != "0" && v != "1" && v != "true" && v != "false") {
-                throw util::InputError("engine option warm_up: not a boolean: " + v);
+                throw util::InputError("engine option " + k + ": not a boolean: " + v);
             }
-            o.warm_up = v == "1" || v == "true";
+            (k == "warm_up" ? o.warm_up : o.tracing) = v == "1" || v == "true";
         } else {
             throw util::InputError("unknown native engine option: " + k);
         }

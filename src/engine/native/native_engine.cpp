@@ -277,7 +277,7 @@ std::string lower_ext(const std::string& name) {
 }
 
 const char* const kWineScript = R"(ws=/usr/lib/wine/wineserver64
-$ws -f -d1 -p2 2>&3 3>&- 4>&- &
+$ws -f $DRAK_SERVER_DEBUG -p2 2>&3 3>&- 4>&- &
 # Debian's Wine puts the server dir in /run/user/<uid>, else a /tmp/wine-* dir named in
 # $WINEPREFIX/wineserver; upstream uses /tmp/.wine-<uid>.
 ready() {
@@ -467,12 +467,13 @@ AnalysisResult NativeEngine::run_wine(const AnalysisRequest& request, const Prog
     const std::string guest_path = kGuestDesktop + request.file_name;
 
     std::vector<HookEntry> hooks;
-    if (plugin_enabled(request, "apimon")) {
+    if (options_.tracing && plugin_enabled(request, "apimon")) {
         if (auto list = hooks_list_for(request)) {
             hooks = load_hooks_list(*list);
         }
     }
-    std::string winedebug = "+pid,+timestamp,+process,+winsock,+virtual,+loaddll,+seh";
+    std::string winedebug =
+        options_.tracing ? "+pid,+timestamp,+process,+winsock,+virtual,+loaddll,+seh" : "-all";
     std::string relay = relay_include(hooks);
     if (!relay.empty()) {
         winedebug += ",+relay";
@@ -517,8 +518,10 @@ AnalysisResult NativeEngine::run_wine(const AnalysisRequest& request, const Prog
     // The warm-up program (unquoted in the script: no spaces or shell characters in it).
     const std::string warmup =
         options_.warm_up ? "C:\\windows\\system32\\rundll32.exe user32.dll,GetDesktopWindow" : "";
-    spec.env = wine_environment({"SSLKEYLOGFILE=/analysis/keys/sslkeys.log",
-                                 "DRAK_WINEDEBUG=" + winedebug, "DRAK_WARMUP=" + warmup});
+    spec.env = wine_environment(
+        {options_.tracing ? "SSLKEYLOGFILE=/analysis/keys/sslkeys.log" : "DRAK_UNTRACED=1",
+         "DRAK_WINEDEBUG=" + winedebug, "DRAK_WARMUP=" + warmup,
+         std::string("DRAK_SERVER_DEBUG=") + (options_.tracing ? "-d1" : "")});
     spec.cwd = "/home/user";
     spec.limits = options_.limits;
 
@@ -669,6 +672,13 @@ AnalysisResult NativeEngine::run_wine(const AnalysisRequest& request, const Prog
         inject["InjectedPid"] = *first;
         inject["InjectedTid"] = server_trace.first_tid();
         result.injected_pid = *first;
+    } else if (!options_.tracing) {
+        // Untraced (benchmark baseline): no server trace, so no Windows pid.
+        inject["Status"] = "Success";
+        inject["ProcessName"] = wine_argv[0];
+        inject["Arguments"] = args;
+        inject["InjectedPid"] = 0;
+        inject["InjectedTid"] = 0;
     } else {
         inject["Status"] = "Error";
         inject["ErrorCode"] = 2;
@@ -710,7 +720,7 @@ AnalysisResult NativeEngine::run_wine(const AnalysisRequest& request, const Prog
     }
     finish_log(request.output_dir, scratch / "records.jsonl", clock_, inject, request.plugins,
                creation);
-    if (!first) {
+    if (!first && options_.tracing) {
         std::string log;
         try {
             log = util::read_file(scratch / "run.log");
@@ -754,12 +764,20 @@ AnalysisResult NativeEngine::run_elf(const AnalysisRequest& request, const Progr
     std::vector<std::string> argv = {
         "/opt/drak/drak-trace-elf", "--output",  "/analysis/out/trace.jsonl",       "--dumps-dir",
         "/analysis/out/dumps",      "--timeout", std::to_string(request.timeout_s), "--"};
+    std::vector<std::string> sample_argv;
     if (request.start_command.empty()) {
-        argv.push_back(guest_path);
+        sample_argv = {guest_path};
         result.start_command = guest_path;
     } else {
         result.start_command = expand_user_start_command(request.start_command, guest_path);
-        argv.insert(argv.end(), {"/bin/sh", "-c", result.start_command});
+        sample_argv = {"/bin/sh", "-c", result.start_command};
+    }
+    if (options_.tracing) {
+        argv.insert(argv.end(), sample_argv.begin(), sample_argv.end());
+    } else {
+        // Untraced (benchmark baseline): a shell as pid 1 runs the sample as its child.
+        argv = {"/bin/sh", "-c", "\"$@\"; exit $?", "sh"};
+        argv.insert(argv.end(), sample_argv.begin(), sample_argv.end());
     }
 
     RecordWriter records(scratch / "records.jsonl", clock_);
@@ -789,12 +807,13 @@ AnalysisResult NativeEngine::run_elf(const AnalysisRequest& request, const Progr
     progress("run", "starting " + result.start_command);
     result.time_started = static_cast<std::int64_t>(clock_.now());
     auto proc = spawn_sandboxed(spec, argv, {{log.get(), 2}});
-    auto exit = proc->wait(std::chrono::seconds(request.timeout_s + options_.grace_s));
+    auto exit = proc->wait(
+        std::chrono::seconds(request.timeout_s + (options_.tracing ? options_.grace_s : 0)));
     net.stop();
     result.time_finished = static_cast<std::int64_t>(clock_.now());
     progress("collect", "tracer exit " + std::to_string(exit.exit_code) +
                             (exit.timed_out ? " (hard timeout)" : ""));
-    if (exit.exit_code == 125 || exit.exit_code == 127) {
+    if (options_.tracing && (exit.exit_code == 125 || exit.exit_code == 127)) {
         std::string err;
         try {
             err = util::read_file(scratch / "tracer.log");
@@ -840,10 +859,10 @@ AnalysisResult NativeEngine::run_elf(const AnalysisRequest& request, const Progr
     inject["TimeStamp"] = format_timestamp(static_cast<double>(result.time_started));
     inject["Method"] = "CreateProc";
     inject["Status"] = "Success";
-    inject["ProcessName"] = argv[8];
+    inject["ProcessName"] = sample_argv[0];
     std::string args;
-    for (std::size_t i = 9; i < argv.size(); ++i) {
-        args += (i > 9 ? " " : "") + argv[i];
+    for (std::size_t i = 1; i < sample_argv.size(); ++i) {
+        args += (i > 1 ? " " : "") + sample_argv[i];
     }
     inject["Arguments"] = args;
     inject["InjectedPid"] = first_pid;

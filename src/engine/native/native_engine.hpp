@@ -32,6 +32,10 @@ struct NativeEngineOptions {
     // explorer desktop) with a warm-up program before the sample, so the process tree shows
     // it beside the sample (as DRAKVUF shows system processes), not as the sample's children.
     bool warm_up = true;
+    // false: run the sample untraced in the same sandbox and network (no `wineserver -d1`,
+    // WINEDEBUG=-all, no relay, no key log; ELF without drak-trace-elf). Only the inject and
+    // netsim records are written: a baseline for measuring tracing overhead (bench/native).
+    bool tracing = true;
     // Size limit of everything the sample can write that is kept outside the sandbox's own
     // tmpfs dirs: the Wine overlay's upper layer (the copy-on-write C: drive and registry),
     // the ELF sample's home. A tmpfs (quota_fs.hpp): past it the sample gets ENOSPC and the

@@ -342,5 +342,24 @@ TEST(WritableQuota, ElfFillingItsHomeGetsEnospcAndTheAnalysisFinishes) {
     EXPECT_TRUE(quota_record(small).is_null());
 }
 
+// tracing=false (the benchmark baseline): same sandbox and netsim, no tracer records.
+TEST(Untraced, ElfRunsInTheSameSandboxWithoutTracerRecords) {
+    ASSERT_TRUE(engine_test::in_isolated_netns());
+    NativeRun run;
+    fs::path sample = run.tmp.path() / "beacon.sh";
+    util::write_file_atomic(
+        sample, "#!/bin/sh\necho x > /tmp/x\ngetent hosts untraced.drak-test.example\n");
+    auto opts = run.options();
+    opts.tracing = false;
+    run.analyze(opts, sample, "beacon.sh", "linux", 20);
+    auto inject = run.records_of("inject");
+    ASSERT_EQ(inject.size(), 1u);
+    EXPECT_EQ(inject[0]["Status"], "Success");
+    EXPECT_EQ(inject[0]["ProcessName"], "/home/user/beacon.sh");
+    EXPECT_TRUE(resolved(run, "untraced.drak-test.example"));
+    EXPECT_TRUE(run.records_of("procmon").empty());
+    EXPECT_TRUE(run.records_of("filetracer").empty());
+}
+
 }  // namespace
 }  // namespace engine::native
