@@ -361,5 +361,44 @@ TEST(Untraced, ElfRunsInTheSameSandboxWithoutTracerRecords) {
     EXPECT_TRUE(run.records_of("filetracer").empty());
 }
 
+// A sample that opens a window: Wine's desktop process (explorer.exe /desktop) and the rest of
+// the infrastructure come from the warm-up, never from the sample; with warm_up=false they are
+// the sample's children (which is what the warm-up is for).
+TEST(ProcessTree, WindowSampleHasNoWineInfrastructureChildren) {
+    ASSERT_TRUE(engine_test::in_isolated_netns());
+    ASSERT_TRUE(wine64_available());
+    ASSERT_TRUE(fs::exists(program("pe_window64.exe"))) << "build target test_programs";
+    for (bool warm_up : {true, false}) {
+        NativeRun run;
+        auto opts = run.options();
+        opts.warm_up = warm_up;
+        auto res = run.analyze(opts, program("pe_window64.exe"), "pe_window64.exe", "win64", 60);
+        postprocess::ProcessTreeBuilder builder;
+        for (const auto& l : run.lines_of("procmon")) {
+            builder.add_line(l);
+        }
+        auto tree = builder.finish();
+        const std::string text = describe(tree);
+        bool found = false;
+        for (const auto& p : tree.processes) {
+            if (p.pid != res.injected_pid) {
+                continue;
+            }
+            found = true;
+            std::set<std::string> children;
+            for (auto c : p.children) {
+                children.insert(tree.processes[c].procname);
+            }
+            if (warm_up) {
+                EXPECT_TRUE(children.empty()) << text;
+            } else {
+                EXPECT_TRUE(children.count("C:\\windows\\system32\\wineboot.exe")) << text;
+                EXPECT_TRUE(children.count("C:\\windows\\system32\\explorer.exe")) << text;
+            }
+        }
+        EXPECT_TRUE(found) << text;
+    }
+}
+
 }  // namespace
 }  // namespace engine::native
