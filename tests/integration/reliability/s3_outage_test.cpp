@@ -70,16 +70,22 @@ TEST_F(S3Outage, StoppedMidDownloadCrashesTheTaskThenServesTheNext) {
     };
     const std::string first = send();
     const fs::path dest = dir_.path() / ("dl-" + first);
-    // Stop S3 as soon as the consumer has started the task (its first step is the 48 MiB GET,
-    // which s3rver needs far longer than a millisecond to serve).
+    // Stop S3 once body bytes arrive: the client streams into a hidden temp file
+    // (.dl-<uid>.XXXXXX) next to the destination and renames it when complete.
+    const std::string temp_prefix = "." + dest.filename().string() + ".";
+    std::uintmax_t got_at_stop = 0;
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    auto b = env_.backend();
-    while (std::chrono::steady_clock::now() < until) {
-        auto text = b->get_task(first);
-        if (text && karton::parse_task(*text, env_.clock).status != karton::Status::Spawned) {
-            break;
+    while (got_at_stop == 0 && std::chrono::steady_clock::now() < until) {
+        std::error_code it_ec;
+        for (const auto& e : fs::directory_iterator(dir_.path(), it_ec)) {
+            std::error_code size_ec;
+            if (e.path().filename().string().starts_with(temp_prefix)) {
+                got_at_stop = std::max<std::uintmax_t>(got_at_stop, e.file_size(size_ec));
+            }
         }
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        if (got_at_stop == 0) {
+            std::this_thread::sleep_for(std::chrono::microseconds(500));
+        }
     }
     env_.s3.stop();
     std::error_code ec;
@@ -96,10 +102,16 @@ TEST_F(S3Outage, StoppedMidDownloadCrashesTheTaskThenServesTheNext) {
             << error;
         std::printf("mid-download error: %s\n", error.substr(0, 300).c_str());
     }
+    EXPECT_GT(got_at_stop, 0u) << "the download never started";
     EXPECT_EQ(env_.task(first).status, karton::Status::Crashed)
         << "the download outlived the stop (complete at stop: " << complete_at_stop << ")";
-    // Nothing half-downloaded is left under the destination name.
-    EXPECT_FALSE(fs::exists(dest, ec) && fs::file_size(dest, ec) != blob.size());
+    std::printf("s3 stopped with %ju of %zu bytes downloaded\n",
+                static_cast<std::uintmax_t>(got_at_stop), blob.size());
+    // Nothing half-downloaded is left: no destination file, no temp file.
+    EXPECT_FALSE(fs::exists(dest, ec));
+    for (const auto& e : fs::directory_iterator(dir_.path())) {
+        EXPECT_FALSE(e.path().filename().string().starts_with(temp_prefix)) << e.path();
+    }
     // A second task while S3 is down: crashes cleanly too (the consumer stays up).
     karton::Task down;
     {
