@@ -690,11 +690,18 @@ void WineserverTrace::on_reply(std::uint32_t tid, const std::string& name,
         r["DllPath"] = info("dllpath");
         r["CWD"] = info("curdir");
         r["Bitness"] = 64;
-        emit(std::move(r), pid);
+        // With a warm-up, every process created after the sample started is reported, whoever
+        // the creator (DRAKVUF's procmon sees the whole system): a service the sample installs
+        // and starts runs under services.exe, not under the sample.
+        const bool report = traced(pid) || (first_pid_ && options_.skip_unix_started > 0);
+        if (report) {
+            writer_.sink()(std::move(r));
+            ++records_;
+        }
         if (ok) {
             st.procs[handle] = new_pid;
             created_.insert(new_pid);
-            in_tree_[new_pid] = traced(pid);
+            in_tree_[new_pid] = report;
             ProcessInfo pi;
             pi.pid = new_pid;
             pi.ppid = pid;

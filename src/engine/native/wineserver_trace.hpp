@@ -43,7 +43,9 @@ struct WineserverTraceOptions {
     // init_first_thread carries info_size=0) that precede the sample: the engine's warm-up
     // run, which starts Wine's infrastructure (wineboot, services.exe, winedevice, plugplay,
     // svchost, the explorer desktop) before the sample so none of it is the sample's child.
-    // The first Unix-started process after these is the sample.
+    // The first Unix-started process after these is the sample. Processes created after the
+    // sample started are reported whoever creates them (e.g. a service the sample starts,
+    // child of services.exe); what the warm-up's tree does itself is not.
     int skip_unix_started = 0;
 };
 

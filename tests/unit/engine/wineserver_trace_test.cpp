@@ -214,6 +214,8 @@ TEST(WineserverTrace, WarmUpProcessAndItsChildrenAreNotTheSample) {
 0034: init_first_thread() = 0 { pid=0030, tid=0034, server_start=1 (-0.3), session_id=00000001, info_size=0, machines={8664,014c} }
 0034: create_file( access=40100080, sharing=00000000, create=5, options=00000060, attrs=00000000, objattr={rootdir=0000,attributes=00000040,sd={},name=L"\\??\\C:\\users\\Public\\sample.txt"}, filename="/home/user/.wine/dosdevices/c:/users/Public/sample.txt" )
 0034: create_file() = 0 { handle=0038 }
+002c: new_process( token=0000, debug=0000, parent_process=0000, flags=00000000, socket_fd=15, access=001fffff, machine=0000, info_size=308, handles_size=0, jobs_size=0, objattr={rootdir=0000,attributes=00000000,sd={},name=L""}, handles={}, jobs={}, info={debug_flags=0,console_flags=0,console=fffffffc,hstdin=0008,hstdout=000c,hstderr=0010,x=0,y=0,xsize=0,ysize=0,xchars=0,ychars=0,attribute=00,flags=0,show=0,curdir=L"C:\\",dllpath=L"",imagepath=L"C:\\users\\Public\\svc.exe",cmdline=L"C:\\users\\Public\\svc.exe",title=L"",desktop=L"",shellinfo=L"",runtime=L""}, env=L"USER=user\0" )
+002c: new_process() = 0 { info=0040, pid=0048, handle=0044 }
 )TRACE";
     for (int skip : {0, 1}) {
         util::TempDir dir("wst");
@@ -235,11 +237,15 @@ TEST(WineserverTrace, WarmUpProcessAndItsChildrenAreNotTheSample) {
         }
         log = util::read_file(dir.path() / "drakmon.log");
         if (skip) {
-            EXPECT_EQ(log.find("wineboot"), std::string::npos) << log;
+            EXPECT_EQ(log.find("--init"), std::string::npos) << log;  // wineboot's creation
             EXPECT_EQ(log.find("boot.txt"), std::string::npos) << log;
             EXPECT_NE(log.find("sample.txt"), std::string::npos) << log;
             ASSERT_TRUE(table.find(0x28));
             EXPECT_EQ(table.find(0x28)->ppid, 0x20);  // still tracked, just not reported
+            // Created after the sample started (a service it started): reported, with its
+            // real parent.
+            EXPECT_NE(log.find("svc.exe"), std::string::npos) << log;
+            EXPECT_NE(log.find("\"PID\":40"), std::string::npos) << log;
         } else {
             EXPECT_NE(log.find("wineboot"), std::string::npos) << log;
             EXPECT_NE(log.find("boot.txt"), std::string::npos) << log;
