@@ -51,11 +51,13 @@ std::unique_ptr<Engine> make_engine(const std::string& name, const EngineOptions
             if (o.writable_quota_bytes == 0) {
                 throw util::InputError("engine option writable_quota_mb must be positive");
             }
-        } else if (k == "warm_up" || k == "tracing") {
+        } else if (k == "warm_up" || k == "tracing" || k == "early_exit") {
             if (v != "0" && v != "1" && v != "true" && v != "false") {
                 throw util::InputError("engine option " + k + ": not a boolean: " + v);
             }
-            (k == "warm_up" ? o.warm_up : o.tracing) = v == "1" || v == "true";
+            (k == "warm_up"   ? o.warm_up
+             : k == "tracing" ? o.tracing
+                              : o.early_exit) = v == "1" || v == "true";
         } else {
             throw util::InputError("unknown native engine option: " + k);
         }

@@ -614,6 +614,7 @@ AnalysisResult NativeEngine::run_wine(const AnalysisRequest& request, const Prog
                              [&](const std::string& l) { client_parser.feed_line(l); });
 
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(request.timeout_s);
+    std::optional<std::chrono::steady_clock::time_point> tree_exited_since;
     ExitInfo exit;
     for (;;) {
         {
@@ -642,6 +643,20 @@ AnalysisResult NativeEngine::run_wine(const AnalysisRequest& request, const Prog
             progress("run", "timeout: killing the sandbox");
             exit = proc->wait(std::chrono::milliseconds(0));
             break;
+        }
+        if (options_.early_exit && options_.tracing && server_trace.sample_tree_exited()) {
+            auto now = std::chrono::steady_clock::now();
+            if (!tree_exited_since) {
+                tree_exited_since = now;
+            } else if (now - *tree_exited_since >= std::chrono::milliseconds(300)) {
+                // Only Wine's own services are left (they would linger 2-3 s more).
+                progress("run", "the sample's processes have exited: stopping Wine");
+                exit = proc->wait(std::chrono::milliseconds(0));
+                exit.timed_out = false;
+                break;
+            }
+        } else {
+            tree_exited_since.reset();
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }

@@ -36,6 +36,10 @@ struct NativeEngineOptions {
     // WINEDEBUG=-all, no relay, no key log; ELF without drak-trace-elf). Only the inject and
     // netsim records are written: a baseline for measuring tracing overhead (bench/native).
     bool tracing = true;
+    // Wine runs: stop the sandbox 0.3 s after every reported process has exited (seen in the
+    // server trace) instead of waiting for wineserver's persistence and service shutdown
+    // (~2-3 s). Needs tracing.
+    bool early_exit = true;
     // Size limit of everything the sample can write that is kept outside the sandbox's own
     // tmpfs dirs: the Wine overlay's upper layer (the copy-on-write C: drive and registry),
     // the ELF sample's home. A tmpfs (quota_fs.hpp): past it the sample gets ENOSPC and the

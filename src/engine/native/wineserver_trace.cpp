@@ -464,6 +464,9 @@ void WineserverTrace::feed_line(const std::string& line) {
         r["ExitPid"] = pid;
         emit(std::move(r), pid);
         processes_.update(pid, [](ProcessInfo& p) { p.exited = 1; });
+        if (live_.erase(pid) != 0) {
+            live_count_ = live_.size();
+        }
         return;
     }
     if (rest[0] == '*') {
@@ -638,6 +641,9 @@ void WineserverTrace::on_reply(std::uint32_t tid, const std::string& name,
             first_pid_ = new_pid;
             first_tid_ = hex32(result("tid"));
             in_tree_[new_pid] = true;
+            live_.insert(new_pid);
+            live_count_ = live_.size();
+            sample_started_ = true;
             ProcessInfo info;
             info.pid = new_pid;
             info.process_name = options_.first_image;
@@ -702,6 +708,10 @@ void WineserverTrace::on_reply(std::uint32_t tid, const std::string& name,
             st.procs[handle] = new_pid;
             created_.insert(new_pid);
             in_tree_[new_pid] = report;
+            if (report) {
+                live_.insert(new_pid);
+                live_count_ = live_.size();
+            }
             ProcessInfo pi;
             pi.pid = new_pid;
             pi.ppid = pid;

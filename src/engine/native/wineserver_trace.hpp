@@ -4,6 +4,7 @@
 // Pure line-by-line state machine: feed it lines in the order the server printed them.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -64,6 +65,10 @@ class WineserverTrace {
     std::int64_t first_tid() const { return first_tid_; }
     // records counts records emitted.
     std::uint64_t records() const { return records_; }
+    // sample_tree_exited: the sample has started and every reported process (the sample, its
+    // descendants, anything created after it started) has been seen to exit. Thread-safe
+    // (the engine polls it while a reader thread feeds lines).
+    bool sample_tree_exited() const { return sample_started_.load() && live_count_.load() == 0; }
 
   private:
     struct Pending {
@@ -94,6 +99,9 @@ class WineserverTrace {
     std::map<std::int64_t, ProcState> state_;
     std::map<std::int64_t, bool> in_tree_;
     std::set<std::int64_t> created_;  // pids created by a traced new_process
+    std::set<std::int64_t> live_;     // reported processes not yet seen to exit
+    std::atomic<bool> sample_started_{false};
+    std::atomic<std::size_t> live_count_{0};
     int unix_started_ = 0;
     std::optional<std::int64_t> first_pid_;
     std::int64_t first_tid_ = 0;

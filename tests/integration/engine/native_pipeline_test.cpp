@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -35,6 +36,10 @@ struct NativeRun {
     util::TempDir tmp{"nptest"};
     fs::path out = tmp.path() / "out";
     fs::path scratch_root = tmp.path() / "scratch";
+    std::vector<std::string> messages;  // progress messages of the last analysis
+    bool said(const std::string& m) const {
+        return std::find(messages.begin(), messages.end(), m) != messages.end();
+    }
     NativeRun() {
         fs::create_directories(out);
         ::chmod(tmp.path().c_str(), 0755);
@@ -59,7 +64,8 @@ struct NativeRun {
         r.timeout_s = timeout_s;
         r.start_command = start_command;
         r.output_dir = out;
-        return engine.analyze(r, [](const std::string&, const std::string&) {});
+        return engine.analyze(
+            r, [this](const std::string&, const std::string& m) { messages.push_back(m); });
     }
     // lines_of returns the drakmon.log lines whose Plugin is `plugin`.
     std::vector<std::string> lines_of(const std::string& plugin) const {
@@ -397,6 +403,41 @@ TEST(ProcessTree, WindowSampleHasNoWineInfrastructureChildren) {
             }
         }
         EXPECT_TRUE(found) << text;
+    }
+}
+
+// Early exit never cuts a run short while a reported process lives: cmd.exe starts the
+// sleeper and exits at once; the analysis lasts until the timeout and logs the sleeper.
+// A sample whose tree has exited ends well before the timeout.
+TEST(EarlyExit, WaitsForProcessesThatOutliveTheSampleAndEndsWhenAllExited) {
+    ASSERT_TRUE(engine_test::in_isolated_netns());
+    ASSERT_TRUE(wine64_available());
+    ASSERT_TRUE(fs::exists(program("pe_sleeper64.exe"))) << "build target test_programs";
+    {
+        NativeRun run;
+        auto start = std::chrono::steady_clock::now();
+        run.analyze(run.options(), program("pe_sleeper64.exe"), "pe_sleeper64.exe", "win64", 6,
+                    "start \"\" \"%f\"");
+        EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::seconds(6));
+        bool sleeper = false;
+        for (const auto& r : run.records_of("procmon")) {
+            sleeper = sleeper ||
+                      r.value("ImagePathName", "").find("pe_sleeper64.exe") != std::string::npos;
+        }
+        EXPECT_TRUE(sleeper);
+        EXPECT_FALSE(run.said("the sample's processes have exited: stopping Wine"));
+    }
+    {
+        NativeRun run;
+        auto start = std::chrono::steady_clock::now();
+        run.analyze(run.options(), program("pe_window64.exe"), "pe_window64.exe", "win64", 60);
+        EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
+        EXPECT_TRUE(run.said("the sample's processes have exited: stopping Wine"));
+        bool exited = false;
+        for (const auto& r : run.records_of("procmon")) {
+            exited = exited || r.value("Method", "") == "MmCleanProcessAddressSpace";
+        }
+        EXPECT_TRUE(exited);
     }
 }
 

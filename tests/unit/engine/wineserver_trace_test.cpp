@@ -254,5 +254,24 @@ TEST(WineserverTrace, WarmUpProcessAndItsChildrenAreNotTheSample) {
     }
 }
 
+// The engine's early exit: only once every reported process has been seen to exit.
+TEST(WineserverTrace, SampleTreeExitedOnlyWhenEveryReportedProcessExited) {
+    util::TempDir dir("wst");
+    util::FixedStepClock clock(1700000000.0, 0.125);
+    ProcessTable table;
+    RecordWriter writer(dir.path() / "drakmon.log", clock);
+    WineserverTrace trace(writer, table, WineserverTraceOptions{});
+    EXPECT_FALSE(trace.sample_tree_exited());  // not started yet
+    std::istringstream in(kTrace);
+    std::string line;
+    while (std::getline(in, line)) {
+        trace.feed_line(line);
+    }
+    // The sample (0x20) was killed, its child cmd.exe (0xe4) still runs.
+    EXPECT_FALSE(trace.sample_tree_exited());
+    trace.feed_line("00e4: *process killed*");
+    EXPECT_TRUE(trace.sample_tree_exited());
+}
+
 }  // namespace
 }  // namespace engine::native
