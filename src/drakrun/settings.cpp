@@ -98,6 +98,14 @@ WorkerSettings worker_settings(const karton::Config& cfg) {
         throw karton::ConfigError("[drakrun] dumps_max_size must not be negative");
     }
     s.dumps_max_size = static_cast<std::uint64_t>(dumps);
+    auto max_sample =
+        cfg.get_int("drakrun", "max_sample_size", static_cast<std::int64_t>(s.max_sample_size));
+    if (max_sample <= 0 ||
+        static_cast<std::uint64_t>(max_sample) > WorkerSettings::kHardMaxSampleSize) {
+        throw karton::ConfigError("[drakrun] max_sample_size must be between 1 and " +
+                                  std::to_string(WorkerSettings::kHardMaxSampleSize) + " bytes");
+    }
+    s.max_sample_size = static_cast<std::uint64_t>(max_sample);
     return s;
 }
 

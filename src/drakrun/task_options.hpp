@@ -39,6 +39,10 @@ struct WorkerSettings {
     int attempts = 3;
     std::string work_dir = "/var/lib/drakrun/work";
     std::uint64_t dumps_max_size = 314572800;
+    // Largest sample the worker downloads ([drakrun] max_sample_size, bytes). Checked against
+    // the object's real size in S3 before anything is downloaded.
+    std::uint64_t max_sample_size = 512ull << 20;
+    static constexpr std::uint64_t kHardMaxSampleSize = 64ull << 30;
 };
 
 // TaskRejected: the task asks for something we refuse (bad types, timeout above the cap,

@@ -181,6 +181,17 @@ void Worker::process(karton::TaskContext& ctx) {
              engine_->name());
     try {
         fs::path sample = work / "sample";
+        // The task's own "size" is a claim; the object in S3 is what would be downloaded.
+        const auto size = storage().remote_size(req.sample);
+        if (!size) {
+            throw TaskRejected("sample resource " + req.sample.uid + " does not exist in bucket " +
+                               req.sample.bucket.value_or("?"));
+        }
+        if (*size > settings_.max_sample_size) {
+            throw TaskRejected("sample is " + std::to_string(*size) +
+                               " bytes, over [drakrun] max_sample_size (" +
+                               std::to_string(settings_.max_sample_size) + " bytes)");
+        }
         ctx.download_to_file(req.sample, sample);
         if (req.sample.sha256 && util::sha256_file_hex(sample) != *req.sample.sha256) {
             throw TaskRejected("sample content does not match its sha256 " + *req.sample.sha256);

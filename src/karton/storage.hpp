@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "karton/resource.hpp"
@@ -26,6 +27,10 @@ class Storage {
     // Remote resources are not uploaded (no-op, §4.3 "uploads nothing"). Throws ResourceError
     // when the resource has no bucket, s3::S3Error when the upload fails.
     void upload(const Resource& r);
+
+    // remote_size returns the stored object's size (HEAD), or nullopt when it does not exist.
+    // Throws ResourceError for a resource without bucket, s3::S3Error on other failures.
+    std::optional<std::uint64_t> remote_size(const Resource& r);
 
     // download returns the whole content (GetObject). Throws ResourceError for a resource
     // without bucket, s3::S3Error on failure (e.g. NoSuchKey, ObjectTooLarge).

@@ -14,6 +14,7 @@
 #include "integration/engine/netns_guard.hpp"
 #include "integration/karton/karton_env.hpp"
 #include "karton/resource.hpp"
+#include "s3/client.hpp"
 #include "support/paths.hpp"
 #include "util/crypto.hpp"
 #include "util/fs.hpp"
@@ -226,6 +227,33 @@ TEST_F(WorkerTest, MissingSampleAndWrongTypesCrashTheTaskOnly) {
                      [&] { return env_->task(routed[0]).status == karton::Status::Crashed; });
     std::string error = karton::json::dump(env_->task(routed[0]).error);
     EXPECT_NE(error.find("has no 'sample'"), std::string::npos) << error;
+}
+
+TEST_F(WorkerTest, OversizedOrMissingSampleIsRefusedBeforeDownloading) {
+    // Over [drakrun] max_sample_size: refused from the S3 object's size, nothing downloaded.
+    settings_.max_sample_size = 1000;
+    ASSERT_GT(fs::file_size(program("elf_behaviour")), 1000u);
+    std::string big = send_sample(program("elf_behaviour"), {{"override_uid", "analysis-big"}});
+    // Missing object: the marker points at a key that was deleted from the bucket.
+    std::string gone = send_sample(program("elf_behaviour"), {{"override_uid", "analysis-gone"}});
+    const karton::Resource stored =
+        karton::resource_from_marker(env_->task(gone).payload.at("sample"));
+    const std::string key = stored.uid;
+    s3::S3Client(env_->settings.s3).delete_object(stored.bucket.value_or(""), key);
+
+    drakrun::Worker worker(env_->settings, settings_, native_engine(), 6,
+                           {.poll_timeout_seconds = 1, .install_signal_handlers = false});
+    run_worker_until(worker, [&] {
+        return env_->task(big).status == karton::Status::Crashed &&
+               env_->task(gone).status == karton::Status::Crashed;
+    });
+    std::string error = karton::json::dump(env_->task(big).error);
+    EXPECT_NE(error.find("over [drakrun] max_sample_size (1000 bytes)"), std::string::npos)
+        << error;
+    EXPECT_NE(status_of("analysis-big").find("max_sample_size"), std::string::npos);
+    error = karton::json::dump(env_->task(gone).error);
+    EXPECT_NE(error.find("sample resource " + key + " does not exist"), std::string::npos) << error;
+    EXPECT_TRUE(sent_tasks().empty());
 }
 
 TEST_F(WorkerTest, UnsafeFileNameIsReplaced) {
