@@ -2,7 +2,8 @@
 # bench/native/run.sh [BUILD_DIR] — native engine throughput and tracing overhead (README.md).
 # Runs `drakrun analyze` (engine + postprocessing) on the ground-truth programs: N analyses of
 # the ELF and the Win64 PE program with 1 and 2 concurrent analyses, then the same programs
-# untraced (engine option tracing=0: same sandbox, netsim and Wine, no tracing) and the PE
+# untraced (engine option tracing=0: same sandbox, netsim and Wine, no tracing; it cannot see
+# when the sample's processes are gone, so it is compared with early_exit=0), and the PE
 # without the warm-up run (warm_up=0). Samples run only inside a loopback-only network
 # namespace: the script re-executes itself under `unshare --net` (and the engine adds its own).
 # Environment: N_ELF (default 20), N_PE (default 8). Needs root.
@@ -32,7 +33,7 @@ T=$(mktemp -d /tmp/drak-native-bench.XXXXXX)
 chmod 755 "$T"
 trap 'rm -rf "$T"' EXIT
 
-# config NAME TRACING WARM_UP
+# config NAME TRACING WARM_UP EARLY_EXIT
 config() {
   cat > "$T/$1.ini" <<EOF
 [drakrun]
@@ -44,11 +45,13 @@ tools_dir = $BUILD/bin
 hooks_file = $SRC/data/hooks.txt
 tracing = $2
 warm_up = $3
+early_exit = $4
 EOF
 }
-config traced 1 1
-config untraced 0 1
-config nowarmup 1 0
+config traced 1 1 1
+config traced-late 1 1 0
+config untraced 0 1 0
+config nowarmup 1 0 1
 
 # stage_seconds ERRFILE: seconds between "engine/run: starting" and "engine/collect" (the
 # sandboxed run itself, without netsim set-up and postprocessing).
@@ -103,6 +106,7 @@ batch "elf traced"          traced   "$ELF" "$N_ELF" 2
 batch "elf untraced"        untraced "$ELF" "$N_ELF" 1
 batch "pe64 traced"         traced   "$PE"  "$N_PE"  1
 batch "pe64 traced"         traced   "$PE"  "$N_PE"  2
+batch "pe64 traced, no early exit" traced-late "$PE" "$N_PE" 1
 batch "pe64 untraced"       untraced "$PE"  "$N_PE"  1
 batch "pe64 traced, no warm-up" nowarmup "$PE" "$N_PE" 1
 echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)"
