@@ -305,7 +305,8 @@ cd "$WINEPREFIX/drive_c/users/user/Desktop"
 if [ -n "$DRAK_WARMUP" ]; then
   WINEDEBUG=-all /usr/lib/wine/wine64 $DRAK_WARMUP </dev/null >/dev/null 2>&1
 fi
-WINEDEBUG="$DRAK_WINEDEBUG" /usr/lib/wine/wine64 "$@" 2>&4
+# The loader of the sample's bitness: wine64 would start a 32-bit PE as a second process.
+WINEDEBUG="$DRAK_WINEDEBUG" "$DRAK_WINE_LOADER" "$@" 2>&4
 rc=$?
 exec 4>&-
 $ws -w
@@ -521,6 +522,8 @@ AnalysisResult NativeEngine::run_wine(const AnalysisRequest& request, const Prog
     spec.env = wine_environment(
         {options_.tracing ? "SSLKEYLOGFILE=/analysis/keys/sslkeys.log" : "DRAK_UNTRACED=1",
          "DRAK_WINEDEBUG=" + winedebug, "DRAK_WARMUP=" + warmup,
+         std::string("DRAK_WINE_LOADER=") +
+             (request.platform == "win32" ? "/usr/lib/wine/wine" : "/usr/lib/wine/wine64"),
          std::string("DRAK_SERVER_DEBUG=") + (options_.tracing ? "-d1" : "")});
     spec.cwd = "/home/user";
     spec.limits = options_.limits;

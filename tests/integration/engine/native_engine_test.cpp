@@ -281,6 +281,17 @@ TEST(NativeEngine, Win32RunsWithWine32OrFailsFastWithout) {
         auto recs = run.records();
         EXPECT_EQ(recs[0]["Status"], "Success");
         EXPECT_GT(res.injected_pid, 0);
+        // The sample itself (not a 64-bit loader stub) is the injected process: its own
+        // child is the ground truth's "child drak-gt-marker" copy.
+        bool child = false;
+        for (const auto& r : recs) {
+            child =
+                child ||
+                (r["Plugin"] == "procmon" && string_field(r, "Method") == "NtCreateUserProcess" &&
+                 r["PID"] == res.injected_pid &&
+                 string_field(r, "CommandLine").find("child drak-gt-marker") != std::string::npos);
+        }
+        EXPECT_TRUE(child) << util::read_file(run.out / "drakmon.log").substr(0, 6000);
         return;
     }
     fs::path sample = run.tmp.path() / "x.exe";
