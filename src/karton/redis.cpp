@@ -439,7 +439,8 @@ void Connection::ensure_connected() {
     // As redis-py does when it takes a connection from its pool: an idle connection the server
     // has closed is re-established before the command is sent (nothing was sent on it, so
     // this never repeats a command). Without it the first command after a Redis restart failed
-    // with an I/O error, e.g. crashing the task a consumer was finishing.
+    // with an I/O error, e.g. crashing the task a consumer was finishing. Such a connection is
+    // broken like one whose command failed: it reconnects with backoff (cancel_ applies).
     if (ctx_ && peer_closed(ctx_->fd)) {
         util::logger("karton")->warn("Redis connection closed by the server; reconnecting");
         ctx_.reset();
