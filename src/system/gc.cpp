@@ -207,6 +207,87 @@ void GarbageCollector::flush_pending(std::vector<Pending>& pending, GcStats& sta
     delete_tasks(victims, stats);
 }
 
+namespace {
+
+// Re-queues a stranded task only if, at this instant on the server, it still exists, is still
+// Spawned and is in none of its receiver's queues. KEYS: task key, then the receiver's bare and
+// priority queues; ARGV: uid, target queue key (one of KEYS).
+constexpr const char* kRequeueScript = R"lua(
+local doc = redis.call('GET', KEYS[1])
+if not doc then return 0 end
+local ok, task = pcall(cjson.decode, doc)
+if not ok or type(task) ~= 'table' or task['status'] ~= 'Spawned' then return 0 end
+for i = 2, #KEYS do
+  if redis.call('LPOS', KEYS[i], ARGV[1]) then return 0 end
+end
+redis.call('RPUSH', ARGV[2], ARGV[1])
+return 1
+)lua";
+
+}  // namespace
+
+void GarbageCollector::recover_stranded(std::unordered_map<std::string, SpawnedTasks>& spawned,
+                                        double now, GcStats& stats) {
+    karton::Connection& conn = backend_.connection();
+    std::unordered_map<std::string, double> still_stranded;
+    for (auto& [receiver, tasks] : spawned) {
+        const std::vector<std::string> queues{receiver, karton::names::queue_key("high", receiver),
+                                              karton::names::queue_key("normal", receiver),
+                                              karton::names::queue_key("low", receiver)};
+        std::size_t queued = 0;
+        for (const auto& q : queues) {
+            queued += static_cast<std::size_t>(conn.command({"LLEN", q}).as_integer());
+        }
+        if (tasks.count <= queued) {
+            continue;  // every Spawned task can be in a queue: nothing stranded
+        }
+        if (tasks.truncated) {
+            log_.log(LogLevel::Warning, "GC: " + std::to_string(tasks.count) +
+                                            " Spawned tasks for " + receiver +
+                                            " exceed the stranded-task check limit; not checked");
+            continue;
+        }
+        // Fewer queued entries than Spawned tasks: read the queues (smaller than the candidate
+        // set, so memory stays bounded by stranded_check_limit) and keep what is in none.
+        constexpr std::int64_t kChunk = 10000;
+        for (const auto& q : queues) {
+            for (std::int64_t start = 0;; start += kChunk) {
+                const auto part = conn.command({"LRANGE", q, std::to_string(start),
+                                                std::to_string(start + kChunk - 1)})
+                                      .as_array();
+                for (const auto& uid : part) {
+                    tasks.priority_of.erase(uid.as_string());
+                }
+                if (static_cast<std::int64_t>(part.size()) < kChunk) {
+                    break;
+                }
+            }
+        }
+        for (const auto& [uid, priority] : tasks.priority_of) {
+            ++stats.stranded_seen;
+            auto seen = stranded_since_.find(uid);
+            const double since = seen == stranded_since_.end() ? now : seen->second;
+            if (now - since < config_.stranded_grace) {
+                still_stranded.emplace(uid, since);
+                continue;
+            }
+            const std::string target = karton::names::queue_key(priority, receiver);
+            const karton::Reply r =
+                conn.command({"EVAL", kRequeueScript, "5", karton::names::task_key(uid), queues[0],
+                              queues[1], queues[2], queues[3], uid, target});
+            if (r.type == karton::Reply::Type::Integer && r.as_integer() == 1) {
+                ++stats.requeued;
+                log_.log(LogLevel::Warning,
+                         "GC: task " + uid + " was Spawned but in no queue of " + receiver +
+                             " (popped by a consumer that died, or lost in a Redis crash); "
+                             "pushed back onto " +
+                             target);
+            }
+        }
+    }
+    stranded_since_ = std::move(still_stranded);
+}
+
 GcStats GarbageCollector::collect_tasks() {
     GcStats stats;
     karton::Connection& conn = backend_.connection();
@@ -241,6 +322,8 @@ GcStats GarbageCollector::collect_tasks() {
     std::vector<Pending> deletions;
     std::vector<Pending> pending_declared;
     std::vector<std::pair<karton::Task, Pending>> crashes;
+    std::unordered_map<std::string, SpawnedTasks> spawned;
+    std::size_t spawned_candidates = 0;
     std::size_t unparseable_logged = 0;
     scan_tasks(
         [&](const std::string& key, const std::string& text) {
@@ -262,6 +345,20 @@ GcStats GarbageCollector::collect_tasks() {
             Pending p{task.uid, std::move(d.metric_identity), std::move(d.log)};
             switch (d.action) {
                 case karton::GcAction::Keep:
+                    if (task.status == karton::Status::Spawned && config_.stranded_grace > 0) {
+                        const auto* receiver = task.headers.find("receiver");
+                        if (receiver != nullptr && receiver->is_string()) {
+                            SpawnedTasks& st = spawned[receiver->as_string()];
+                            ++st.count;
+                            if (spawned_candidates < config_.stranded_check_limit) {
+                                st.priority_of.emplace(
+                                    task.uid, std::string(karton::to_string(task.priority)));
+                                ++spawned_candidates;
+                            } else {
+                                st.truncated = true;
+                            }
+                        }
+                    }
                     break;
                 case karton::GcAction::Delete: {
                     const auto* receiver = task.headers.find("receiver");
@@ -305,6 +402,9 @@ GcStats GarbageCollector::collect_tasks() {
             }
         });
     flush_pending(pending_declared, stats);
+    if (config_.stranded_grace > 0) {
+        recover_stranded(spawned, now, stats);
+    }
     if (stats.unparseable > 0) {
         log_.log(LogLevel::Warning,
                  "GC: " + std::to_string(stats.unparseable) + " task documents cannot be parsed");

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -26,6 +27,15 @@ struct GcConfig {
     // Declared tasks past the dispatched timeout wait in memory (uids only) until this many are
     // pending, then their presence in karton.tasks / processing lists is checked on the server.
     std::size_t pending_declared_limit = 10000;
+    // Stranded-task recovery (drak-system only; karton-system has no such rule). A Spawned task
+    // in none of its receiver's queues was popped by a consumer that never wrote Started: the
+    // consumer died right after BLPOP, or Redis died after the pop before the reply reached it.
+    // karton-core leaves such a task Spawned forever (lost). When the same task is still
+    // stranded `stranded_grace` seconds after GC first saw it so, it is pushed back onto its
+    // queue (atomically re-checked on the server). 0 disables the rule.
+    double stranded_grace = 600;
+    // Receivers with more Spawned tasks than this per run are not checked (bounded memory).
+    std::size_t stranded_check_limit = 100000;
 };
 
 // GcStats counts one run.
@@ -38,6 +48,8 @@ struct GcStats {
     std::size_t objects_listed = 0;
     std::size_t objects_deleted = 0;
     std::size_t object_delete_errors = 0;
+    std::size_t stranded_seen = 0;  // Spawned tasks found in no queue this run
+    std::size_t requeued = 0;       // of those, pushed back onto their queue
 };
 
 // online_identities parses a CLIENT LIST reply: every connection's name cut at the first '?'
@@ -80,11 +92,22 @@ class GarbageCollector {
     void delete_tasks(const std::vector<Pending>& victims, GcStats& stats);
     std::vector<std::string> processing_lists();
 
+    // SpawnedTasks: per receiver, the Spawned tasks seen by one scan (uid -> priority).
+    struct SpawnedTasks {
+        std::size_t count = 0;
+        bool truncated = false;  // more than stranded_check_limit: not checked this run
+        std::unordered_map<std::string, std::string> priority_of;
+    };
+    void recover_stranded(std::unordered_map<std::string, SpawnedTasks>& spawned, double now,
+                          GcStats& stats);
+
     karton::Backend& backend_;
     s3::S3Client* s3_;
     SystemLog& log_;
     util::Clock& clock_;
     GcConfig config_;
+    // uid -> when GC first found it stranded (kept only while it stays stranded).
+    std::unordered_map<std::string, double> stranded_since_;
 };
 
 }  // namespace drak_system

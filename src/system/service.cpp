@@ -39,6 +39,7 @@ SystemService::SystemService(const karton::ServiceSettings& settings, SystemConf
         gc.bucket = settings_.bucket;
         gc.enable_null_version_deletion = config_.enable_null_version_deletion;
         gc.scan_count = config_.gc_scan_count;
+        gc.stranded_grace = static_cast<double>(config_.task_stranded_grace);
         gc_ = std::make_unique<GarbageCollector>(*backend_, s3_.get(), *log_, clock_, gc);
     }
 }

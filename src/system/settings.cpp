@@ -103,6 +103,7 @@ SystemConfig system_config(const karton::Config& cfg) {
         throw karton::ConfigError("[system] gc_scan_count must be within 1..100000");
     }
     c.gc_scan_count = static_cast<std::size_t>(scan);
+    c.task_stranded_grace = non_negative(cfg, "task_stranded_grace", c.task_stranded_grace);
     return c;
 }
 

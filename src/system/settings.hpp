@@ -34,6 +34,9 @@ struct SystemConfig {
     int poll_timeout = 1;
     // gc_scan_count: SCAN COUNT hint and MGET chunk size of the GC task scan (reference 1000).
     std::size_t gc_scan_count = 1000;
+    // task_stranded_grace: seconds a Spawned task may sit in no queue before GC pushes it back
+    // (see GcConfig::stranded_grace); 0 = never, as karton-system.
+    std::int64_t task_stranded_grace = 600;
 };
 
 // system_config reads [system] from `cfg` (absent options keep their defaults). Typed getters

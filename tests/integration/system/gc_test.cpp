@@ -221,3 +221,68 @@ TEST_F(ResourceGcFixture, ManyOrphansInBatches) {
 }
 
 }  // namespace
+
+TEST_F(GcFixture, StrandedSpawnedTaskIsPushedBackOnceAfterTheGrace) {
+    // Stranded: Spawned, in no queue (a consumer popped it and died before writing Started).
+    const auto stranded = store(karton::Status::Spawned, 5000, "karton.r");
+    // Spawned and queued (a normal backlog), Started and out of the queue (being processed), and
+    // stranded but picked up (Started) before the grace ends: none may be touched.
+    const auto queued = store(karton::Status::Spawned, 5000, "karton.r");
+    env.harness().connection().command({"RPUSH", "karton.queue.normal:karton.r", queued});
+    const auto started = store(karton::Status::Started, 10, "karton.r");
+    const auto late_start = store(karton::Status::Spawned, 5000, "karton.r");
+
+    GcConfig c = config();
+    c.stranded_grace = 60;
+    GarbageCollector gc(*sys, nullptr, log, clock, c);
+    auto queue = [&] {
+        // Keep the reply alive while iterating over its elements.
+        const karton::Reply r = env.harness().connection().command(
+            {"LRANGE", "karton.queue.normal:karton.r", "0", "-1"});
+        std::vector<std::string> out;
+        for (const auto& v : r.as_array()) {
+            out.push_back(v.as_string());
+        }
+        return out;
+    };
+
+    auto s = gc.collect_tasks();  // first sighting: only remembered
+    EXPECT_EQ(s.stranded_seen, 2u);
+    EXPECT_EQ(s.requeued, 0u);
+    EXPECT_EQ(queue(), std::vector<std::string>{queued});
+
+    karton::Task t = env.task(late_start);
+    t.status = karton::Status::Started;
+    env.harness().set_task(late_start, karton::serialize_task(t));
+    clock.set(kNow + 30);  // within the grace: still nothing
+    s = gc.collect_tasks();
+    EXPECT_EQ(s.stranded_seen, 1u);
+    EXPECT_EQ(s.requeued, 0u);
+
+    clock.set(kNow + 61);
+    s = gc.collect_tasks();
+    EXPECT_EQ(s.requeued, 1u);
+    EXPECT_EQ(queue(), (std::vector<std::string>{queued, stranded}));
+    EXPECT_EQ(env.task(started).status, karton::Status::Started);
+
+    clock.set(kNow + 200);  // queued now: never pushed twice
+    s = gc.collect_tasks();
+    EXPECT_EQ(s.stranded_seen, 0u);
+    EXPECT_EQ(s.requeued, 0u);
+    EXPECT_EQ(queue(), (std::vector<std::string>{queued, stranded}));
+}
+
+TEST_F(GcFixture, StrandedRecoveryCanBeDisabled) {
+    const auto stranded = store(karton::Status::Spawned, 5000, "karton.r");
+    GcConfig c = config();
+    c.stranded_grace = 0;  // karton-system behaviour
+    GarbageCollector gc(*sys, nullptr, log, clock, c);
+    gc.collect_tasks();
+    clock.set(kNow + 100000);
+    const auto s = gc.collect_tasks();
+    EXPECT_EQ(s.requeued, 0u);
+    EXPECT_EQ(
+        env.harness().connection().command({"LLEN", "karton.queue.normal:karton.r"}).as_integer(),
+        0);
+    EXPECT_EQ(env.task(stranded).status, karton::Status::Spawned);
+}
