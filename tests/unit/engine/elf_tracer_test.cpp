@@ -349,13 +349,18 @@ TEST(ElfTracer, WorksUnprivilegedAsPid1OfAPidNamespace) {
     // As inside the native sandbox: own pid namespace (the tracer is pid 1), uid 65534.
     util::TempDir dir("trace");
     std::filesystem::permissions(dir.path(), std::filesystem::perms::all);
+    // uid 65534 may not be able to reach the build tree (a checkout under /root or a 0700
+    // directory): run copies from the world-accessible scratch directory, as the sandbox does.
+    const auto tracer = dir.path() / "drak-trace-elf";
+    const auto sample = dir.path() / "elf_behaviour";
+    std::filesystem::copy_file(tracer_bin(), tracer);
+    std::filesystem::copy_file(program("elf_behaviour"), sample);
     std::string cmd =
         "unshare --pid --fork --mount-proc setpriv --reuid=65534 --regid=65534 "
         "--clear-groups " +
-        tracer_bin().string() + " --output " + (dir.path() / "out.jsonl").string() +
-        " --dumps-dir " + (dir.path() / "dumps").string() + " --timeout 20 -- " +
-        program("elf_behaviour").string() + " " + dir.path().string() + " > " +
-        (dir.path() / "stdout.txt").string();
+        tracer.string() + " --output " + (dir.path() / "out.jsonl").string() + " --dumps-dir " +
+        (dir.path() / "dumps").string() + " --timeout 20 -- " + sample.string() + " " +
+        dir.path().string() + " > " + (dir.path() / "stdout.txt").string();
     int status = std::system(cmd.c_str());
     ASSERT_TRUE(WIFEXITED(status));
     EXPECT_EQ(WEXITSTATUS(status), 7);
