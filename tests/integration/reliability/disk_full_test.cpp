@@ -38,11 +38,7 @@ TEST(DiskFull, AnalysisOverflowingTheWorkDirCrashesCleanlyAndTheWorkerServesOn) 
     ws.analysis_timeout = 10;
     ws.attempts = 1;
     ws.plugins = {"procmon", "filetracer", "socketmon", "memdump"};
-    auto engine = engine::make_engine(
-        "native", {{"scratch_root", (dir.path() / "scratch").string()},
-                   {"tools_dir", (test_support::binary_dir() / "bin").string()},
-                   {"hooks_file",
-                    (test_support::binary_dir() / "share" / "drakrun" / "hooks.txt").string()}});
+    auto engine = reliability::native_engine(dir.path() / "scratch");
     drakrun::Worker worker(env.settings, ws, std::move(engine), 1,
                            {.poll_timeout_seconds = 1, .install_signal_handlers = false});
     std::atomic<bool> returned{false};
@@ -51,20 +47,7 @@ TEST(DiskFull, AnalysisOverflowingTheWorkDirCrashesCleanlyAndTheWorkerServesOn) 
         returned = true;
     });
     auto send = [&](const std::string& analysis_uid) {
-        karton::Producer producer(env.settings, "karton.fi-producer");
-        auto t = karton::new_task({{"type", "sample"},
-                                   {"stage", "recognized"},
-                                   {"platform", "linux"},
-                                   {"kind", "runnable"}},
-                                  env.ids, env.clock);
-        t.payload.set("sample",
-                      t.attach_resource(karton::resource_from_file(
-                          "elf_behaviour", reliability::program("elf_behaviour"), env.ids)));
-        t.payload.set("override_uid", analysis_uid);
-        producer.send_task(t);
-        auto routed = env.route(id);
-        EXPECT_EQ(routed.size(), 1u);
-        return routed.empty() ? std::string() : routed[0];
+        return reliability::send_elf_sample(env, id, analysis_uid);
     };
     auto llen = [&](const std::string& key) {
         return env.backend()->connection().command({"LLEN", key}).as_integer();

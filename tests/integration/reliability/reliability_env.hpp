@@ -18,8 +18,10 @@
 #include <thread>
 #include <vector>
 
+#include "engine/engine_factory.hpp"
 #include "integration/karton/karton_env.hpp"
 #include "karton/consumer.hpp"
+#include "karton/resource.hpp"
 #include "support/paths.hpp"
 #include "util/fs.hpp"
 
@@ -201,6 +203,34 @@ inline std::string bin(const char* name) {
     return (test_support::binary_dir() / "bin" / name).string();
 }
 inline fs::path program(const char* name) { return test_support::binary_dir() / "programs" / name; }
+
+// native_engine: the native engine of the build tree, scratch space under `scratch`.
+inline std::unique_ptr<engine::Engine> native_engine(const fs::path& scratch) {
+    return engine::make_engine(
+        "native", {{"scratch_root", scratch.string()},
+                   {"tools_dir", (test_support::binary_dir() / "bin").string()},
+                   {"hooks_file",
+                    (test_support::binary_dir() / "share" / "drakrun" / "hooks.txt").string()}});
+}
+
+// send_elf_sample produces the ELF ground-truth program as a recognized linux sample with
+// `analysis_uid` as override_uid, routes it to `identity` and returns the routed copy's uid.
+inline std::string send_elf_sample(karton_test::KartonEnv& env, const std::string& identity,
+                                   const std::string& analysis_uid) {
+    karton::Producer producer(env.settings, "karton.fi-producer");
+    auto t = karton::new_task(
+        {{"type", "sample"}, {"stage", "recognized"}, {"platform", "linux"}, {"kind", "runnable"}},
+        env.ids, env.clock);
+    t.payload.set(
+        "sample",
+        t.attach_resource(karton::resource_from_file(
+            "elf_behaviour", test_support::binary_dir() / "programs" / "elf_behaviour", env.ids)));
+    t.payload.set("override_uid", analysis_uid);
+    producer.send_task(t);
+    auto routed = env.route(identity);
+    EXPECT_EQ(routed.size(), 1u);
+    return routed.empty() ? std::string() : routed[0];
+}
 
 // native_section: the [native] options for the build tree.
 inline std::vector<std::string> native_section(const fs::path& scratch) {

@@ -160,11 +160,7 @@ TEST_F(S3Outage, StoppedMidArtifactUploadEmitsNoHalfRegisteredAnalysis) {
     ws.work_dir = (dir_.path() / "work").string();
     ws.analysis_timeout = 10;
     ws.plugins = {"procmon", "filetracer", "socketmon", "memdump"};
-    auto engine = engine::make_engine(
-        "native", {{"scratch_root", (dir_.path() / "scratch").string()},
-                   {"tools_dir", (test_support::binary_dir() / "bin").string()},
-                   {"hooks_file",
-                    (test_support::binary_dir() / "share" / "drakrun" / "hooks.txt").string()}});
+    auto engine = reliability::native_engine(dir_.path() / "scratch");
     drakrun::Worker worker(env_.settings, ws, std::move(engine), 1,
                            {.poll_timeout_seconds = 1, .install_signal_handlers = false});
     std::atomic<bool> returned{false};
@@ -173,20 +169,7 @@ TEST_F(S3Outage, StoppedMidArtifactUploadEmitsNoHalfRegisteredAnalysis) {
         returned = true;
     });
     auto send = [&](const std::string& analysis_uid) {
-        karton::Producer producer(env_.settings, "karton.fi-producer");
-        auto t = karton::new_task({{"type", "sample"},
-                                   {"stage", "recognized"},
-                                   {"platform", "linux"},
-                                   {"kind", "runnable"}},
-                                  env_.ids, env_.clock);
-        t.payload.set("sample",
-                      t.attach_resource(karton::resource_from_file(
-                          "elf_behaviour", reliability::program("elf_behaviour"), env_.ids)));
-        t.payload.set("override_uid", analysis_uid);
-        producer.send_task(t);
-        auto routed = env_.route(id);
-        EXPECT_EQ(routed.size(), 1u);
-        return routed.empty() ? std::string() : routed[0];
+        return reliability::send_elf_sample(env_, id, analysis_uid);
     };
     const std::string first = send("fi-s3-upload-1");
     const fs::path log = dir_.path() / "work" / "instance-1" / "fi-s3-upload-1" / "drakrun.log";
