@@ -1,6 +1,9 @@
 // engine/native/netsim.cpp — simulated network for the native engine (see netsim.hpp).
 #include "engine/native/netsim.hpp"
 
+#include <atomic>
+#include <memory>
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <linux/netfilter_ipv4.h>
@@ -305,8 +308,27 @@ NetSim::NetSim(const std::string& name, const fs::path& pcap_path, RecordWriter*
         teardown_namespaces();
         throw;
     }
-    serve_thread_ = std::thread([this] { serve(); });
-    capture_thread_ = std::thread([this] { capture(); });
+    // Return only once both threads run their own code: a thread still starting up may hold
+    // allocator locks, and the engine forks the sandbox right after this. glibc's fork()
+    // resets malloc's locks in the child; GCC 12's ASan allocator does not, so a fork during
+    // thread start-up could leave the sandbox child blocked forever (docs/native-engine.md).
+    // Shared ownership: a thread may still be inside notify_all() when this function returns.
+    auto running = std::make_shared<std::atomic<int>>(0);
+    auto started = [running] {
+        running->fetch_add(1);
+        running->notify_all();
+    };
+    serve_thread_ = std::thread([this, started] {
+        started();
+        serve();
+    });
+    capture_thread_ = std::thread([this, started] {
+        started();
+        capture();
+    });
+    for (int seen = running->load(); seen < 2; seen = running->load()) {
+        running->wait(seen);
+    }
 }
 
 NetSim::~NetSim() {
