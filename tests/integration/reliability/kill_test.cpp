@@ -52,14 +52,8 @@ TEST(KillNine, SystemAndWorkerKilledAtRandomPointsLoseAndDuplicateNothing) {
     KartonEnv env;
     util::TempDir dir("fi-kill");
     const std::string worker_id = "karton.fi-drakrun";
-    auto config = reliability::write_config(
-        dir.path(), env,
-        {{"logging", {"level = WARNING"}},
-         {"system", {"crash_started_tasks_on_timeout = 1"}},
-         {"drakrun",
-          {"identity = " + worker_id, "work_dir = " + (dir.path() / "work").string(),
-           "analysis_timeout = 2", "plugins = procmon,filetracer,socketmon"}},
-         {"native", reliability::native_section(dir.path() / "scratch")}});
+    auto config = reliability::write_worker_config(dir.path(), dir.path(), env, worker_id,
+                                                   {"crash_started_tasks_on_timeout = 1"});
     std::vector<std::string> system_argv = {reliability::bin("drak-system"), "--config-file",
                                             config.string(), "--disable-gc", "--setup-bucket"};
     Child system(system_argv, dir.path() / "drak-system.log");
@@ -179,14 +173,8 @@ TEST(KillNine, SystemAndWorkerKilledAtRandomPointsLoseAndDuplicateNothing) {
     if (!stranded_analyses.empty()) {
         const std::filesystem::path recover_dir = dir.path() / "recover";
         std::filesystem::create_directories(recover_dir);
-        auto recover_config = reliability::write_config(
-            recover_dir, env,
-            {{"logging", {"level = WARNING"}},
-             {"system", {"task_stranded_grace = 1"}},
-             {"drakrun",
-              {"identity = " + worker_id, "work_dir = " + (dir.path() / "work").string(),
-               "analysis_timeout = 2", "plugins = procmon,filetracer,socketmon"}},
-             {"native", reliability::native_section(dir.path() / "scratch")}});
+        auto recover_config = reliability::write_worker_config(
+            recover_dir, dir.path(), env, worker_id, {"task_stranded_grace = 1"});
         Child recover({reliability::bin("drak-system"), "--config-file", recover_config.string(),
                        "--disable-router", "--gc-interval", "1"},
                       dir.path() / "drak-recover.log");

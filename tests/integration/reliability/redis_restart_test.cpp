@@ -189,13 +189,7 @@ TEST_F(RedisRestart, DrakrunWorkerProcessSurvivesRestarts) {
     KartonEnv env(kPersistent);
     util::TempDir dir("fi-redis-worker");
     const std::string worker_id = "karton.fi-drakrun";
-    auto config = reliability::write_config(
-        dir.path(), env,
-        {{"logging", {"level = WARNING"}},
-         {"drakrun",
-          {"identity = " + worker_id, "work_dir = " + (dir.path() / "work").string(),
-           "analysis_timeout = 2", "plugins = procmon,filetracer,socketmon"}},
-         {"native", reliability::native_section(dir.path() / "scratch")}});
+    auto config = reliability::write_worker_config(dir.path(), dir.path(), env, worker_id);
     Child system({reliability::bin("drak-system"), "--config-file", config.string(), "--disable-gc",
                   "--setup-bucket"},
                  dir.path() / "drak-system.log");

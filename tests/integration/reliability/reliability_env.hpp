@@ -240,6 +240,24 @@ inline std::vector<std::string> native_section(const fs::path& scratch) {
                 (test_support::binary_dir() / "share" / "drakrun" / "hooks.txt").string()};
 }
 
+// write_worker_config writes config_dir/config.ini for a drakrun worker `worker_id` (and the
+// drak-system beside it): quiet logging, `system` lines, a 2 s analysis with work and scratch
+// space under `data_dir`.
+inline fs::path write_worker_config(const fs::path& config_dir, const fs::path& data_dir,
+                                    const karton_test::KartonEnv& env, const std::string& worker_id,
+                                    const std::vector<std::string>& system = {}) {
+    std::map<std::string, std::vector<std::string>> sections{
+        {"logging", {"level = WARNING"}},
+        {"drakrun",
+         {"identity = " + worker_id, "work_dir = " + (data_dir / "work").string(),
+          "analysis_timeout = 2", "plugins = procmon,filetracer,socketmon"}},
+        {"native", native_section(data_dir / "scratch")}};
+    if (!system.empty()) {
+        sections["system"] = system;
+    }
+    return write_config(config_dir, env, sections);
+}
+
 // consumer_info: identity + filters (JSON text), the other fields default.
 inline karton::ConsumerInfo consumer_info(const std::string& identity,
                                           const std::string& filters_json) {
