@@ -82,8 +82,7 @@ Worker::Worker(const karton::ServiceSettings& service, WorkerSettings settings,
       work_root_(fs::path(settings_.work_dir) / ("instance-" + std::to_string(instance))),
       status_redis_(status_redis_options(service, info().identity)),
       status_(status_redis_) {
-    if (!storage().client().bucket_exists(settings_.artifacts_bucket)) {
-        storage().client().create_bucket(settings_.artifacts_bucket);
+    if (storage().client().ensure_bucket(settings_.artifacts_bucket)) {
         util::logger("drakrun")->info("created artifacts bucket '{}'", settings_.artifacts_bucket);
     }
     fs::create_directories(work_root_);

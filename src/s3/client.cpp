@@ -361,6 +361,23 @@ void S3Client::create_bucket(const std::string& bucket) {
     fail(call, resp);
 }
 
+bool S3Client::ensure_bucket(const std::string& bucket) {
+    if (bucket_exists(bucket)) {
+        return false;
+    }
+    try {
+        create_bucket(bucket);
+        return true;
+    } catch (const S3Error& e) {
+        // Someone else created it between our HEAD and PUT. A bucket owned by another account
+        // also answers 409, but then HEAD answers 403, which bucket_exists throws on.
+        if (e.status() == 409 && bucket_exists(bucket)) {
+            return false;
+        }
+        throw;
+    }
+}
+
 std::string S3Client::put_object(const std::string& bucket, const std::string& key,
                                  std::string_view data) {
     check_key("PutObject", bucket, key);

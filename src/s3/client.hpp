@@ -72,6 +72,12 @@ class S3Client {
     // (BucketAlreadyOwnedByYou); throws S3Error otherwise.
     void create_bucket(const std::string& bucket);
 
+    // ensure_bucket makes sure `bucket` exists and is reachable with our credentials; true
+    // when this call created it. Safe when several processes start at once (drakrun@1..N,
+    // router + GC instances): a create that loses the race gets 409 BucketAlreadyExists from
+    // s3rver and AWS alike, so a 409 is accepted when a second HEAD then finds the bucket.
+    bool ensure_bucket(const std::string& bucket);
+
     // put_object stores `data` in one PUT (with Content-MD5) and returns the ETag (unquoted).
     std::string put_object(const std::string& bucket, const std::string& key,
                            std::string_view data);

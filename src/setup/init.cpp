@@ -143,9 +143,10 @@ std::vector<std::string> check_s3(const karton::Config& cfg, bool make_buckets,
                 out << "warning: bucket " << b << " does not exist (--no-s3-make-buckets)\n";
                 continue;
             }
-            client.create_bucket(b);
-            out << "created bucket " << b << "\n";
-            created.push_back(b);
+            if (client.ensure_bucket(b)) {
+                out << "created bucket " << b << "\n";
+                created.push_back(b);
+            }
         }
     } catch (const s3::S3Error& e) {
         out << "failed\n";

@@ -57,9 +57,10 @@ void SystemService::ensure_bucket() {
                       "create it, please use --setup-bucket flag");
         throw BucketMissingError("bucket " + settings_.bucket + " is missing");
     }
-    s3_->create_bucket(settings_.bucket);
-    log_->log(karton::LogLevel::Info,
-              "Bucket " + settings_.bucket + " was missing. Created a new one.");
+    if (s3_->ensure_bucket(settings_.bucket)) {
+        log_->log(karton::LogLevel::Info,
+                  "Bucket " + settings_.bucket + " was missing. Created a new one.");
+    }
 }
 
 void SystemService::log_config() {

@@ -4,8 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <fstream>
 #include <random>
+#include <thread>
+#include <vector>
 
 #include "support/s3_server.hpp"
 #include "util/crypto.hpp"
@@ -102,6 +105,40 @@ TEST_F(S3ClientTest, BucketCreateAndExists) {
         EXPECT_EQ(e.status(), 409);
         EXPECT_EQ(e.code(), "BucketAlreadyExists");
     }
+}
+
+// Several drakrun@N / drak-system processes start at once and each makes sure its bucket
+// exists: the losers of the create race get 409 BucketAlreadyExists and must carry on.
+TEST_F(S3ClientTest, EnsureBucketIsSafeWhenManyProcessesRaceToCreateIt) {
+    const std::string name = "t-ensure-race";
+    constexpr int kRacers = 8;
+    std::vector<std::thread> racers;
+    std::atomic<int> created{0};
+    std::atomic<int> failed{0};
+    std::atomic<bool> go{false};
+    for (int i = 0; i < kRacers; ++i) {
+        racers.emplace_back([&] {
+            s3::S3Client c(options());
+            while (!go) {
+                std::this_thread::yield();
+            }
+            try {
+                created += c.ensure_bucket(name) ? 1 : 0;
+            } catch (const std::exception& e) {
+                ADD_FAILURE() << e.what();
+                ++failed;
+            }
+        });
+    }
+    go = true;
+    for (auto& t : racers) {
+        t.join();
+    }
+    EXPECT_EQ(failed, 0);
+    EXPECT_GE(created, 1) << "one racer must have created the bucket";
+    auto c = client(options());
+    EXPECT_TRUE(c->bucket_exists(name));
+    EXPECT_FALSE(c->ensure_bucket(name)) << "an existing bucket is not created again";
 }
 
 TEST_F(S3ClientTest, PutGetRoundTripWithAwkwardKeys) {

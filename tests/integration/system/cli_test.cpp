@@ -26,6 +26,17 @@ struct CliFixture : ::testing::Test {
     test_support::S3Server s3server;
     util::TempDir dir;
     std::string config_path;
+    std::vector<pid_t> children;
+
+    // A failed ASSERT returns before the test reaps its drak-system processes; left running
+    // they would retry Redis forever and keep ctest's output pipe open (a 600 s timeout).
+    ~CliFixture() override {
+        for (const pid_t pid : children) {
+            if (::kill(pid, SIGKILL) == 0) {
+                ::waitpid(pid, nullptr, 0);
+            }
+        }
+    }
 
     CliFixture() {
         config_path = (dir.path() / "config.ini").string();
@@ -50,10 +61,14 @@ struct CliFixture : ::testing::Test {
             ::execv(exe.c_str(), argv.data());
             ::_exit(127);
         }
+        children.push_back(pid);
         return pid;
     }
 
-    static int wait_exit(pid_t pid, std::chrono::seconds limit = std::chrono::seconds(30)) {
+    // wait_exit reaps `pid` (SIGKILL after `limit`) and forgets it, so the destructor never
+    // signals a pid the kernel may have reused.
+    int wait_exit(pid_t pid, std::chrono::seconds limit = std::chrono::seconds(30)) {
+        std::erase(children, pid);
         const auto until = std::chrono::steady_clock::now() + limit;
         int status = 0;
         while (std::chrono::steady_clock::now() < until) {
