@@ -28,8 +28,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// One step of the child's set-up plan.
-struct Step {
+// One step of the child's set-up plan. Everything a step needs is computed in the parent:
+// the engine is multithreaded, and a forked child must not allocate before execve() (another
+// thread may have held an allocator lock at fork time; GCC 12's libasan does not reset its
+// locks in the child, so the sanitizer build hung there). The child only reads these strings.
+struct StepSpec {
     enum class Kind { Tmpfs, Bind, Proc, Overlay, MkdirP, Symlink, WriteFile, Touch } kind;
     std::string a;     // target (or source for Bind/Symlink)
     std::string b;     // target for Bind/Symlink
@@ -38,9 +41,19 @@ struct Step {
     unsigned long flags = 0;
 };
 
-[[noreturn]] void child_fail(int err_fd, const char* what, const std::string& arg, int err) {
+struct Step : StepSpec {
+    // Filled by prepare(): directories to create first (outermost first), and for Bind whether
+    // the source is a directory (mount point: directory) or a file (mount point: empty file).
+    std::vector<std::string> mkdirs;
+    bool source_is_dir = false;
+};
+
+[[noreturn]] void child_fail(int err_fd, const char* what, const char* arg, int err) {
+    // strerrordesc_np, unlike strerror, never allocates or loads a locale's message catalogue.
+    const char* desc = ::strerrordesc_np(err);
     char buf[1024];
-    int n = std::snprintf(buf, sizeof buf, "%s %s: %s", what, arg.c_str(), std::strerror(err));
+    int n = std::snprintf(buf, sizeof buf, "%s %s: %s", what, arg,
+                          desc != nullptr ? desc : "unknown error");
     if (n > 0) {
         ssize_t w =
             ::write(err_fd, buf, static_cast<std::size_t>(n) < sizeof buf ? n : sizeof buf - 1);
@@ -49,92 +62,117 @@ struct Step {
     ::_exit(127);
 }
 
-void mkdir_p(const std::string& path, int err_fd) {
-    std::string cur;
+// path_prefixes("/a/b/c") = {"/a", "/a/b", "/a/b/c"}: what `mkdir -p` creates, in order.
+std::vector<std::string> path_prefixes(const std::string& path) {
+    std::vector<std::string> out;
     std::size_t pos = 0;
     while (pos < path.size()) {
         auto next = path.find('/', pos + 1);
-        cur = path.substr(0, next);
-        if (!cur.empty() && ::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST) {
-            child_fail(err_fd, "mkdir", cur, errno);
+        std::string cur = path.substr(0, next);
+        if (!cur.empty()) {
+            out.push_back(std::move(cur));
         }
         if (next == std::string::npos) {
             break;
         }
         pos = next;
     }
+    return out;
+}
+
+void prepare(Step& s) {
+    switch (s.kind) {
+        case Step::Kind::Tmpfs:
+        case Step::Kind::Proc:
+        case Step::Kind::Overlay:
+        case Step::Kind::MkdirP:
+            s.mkdirs = path_prefixes(s.a);
+            return;
+        case Step::Kind::Bind: {
+            std::error_code ec;
+            const auto st = fs::status(s.a, ec);
+            if (ec || !fs::exists(st)) {
+                throw util::Error("sandbox bind source " + s.a + " is missing: " +
+                                  (ec ? ec.message() : std::string("no such file")));
+            }
+            s.source_is_dir = fs::is_directory(st);
+            s.mkdirs = path_prefixes(s.source_is_dir ? s.b : s.b.substr(0, s.b.rfind('/')));
+            return;
+        }
+        case Step::Kind::Symlink:
+        case Step::Kind::WriteFile:
+        case Step::Kind::Touch:
+            return;
+    }
+}
+
+void make_dirs(const Step& s, int err_fd) {
+    for (const auto& dir : s.mkdirs) {
+        if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+            child_fail(err_fd, "mkdir", dir.c_str(), errno);
+        }
+    }
 }
 
 void run_step(const Step& s, int err_fd) {
+    make_dirs(s, err_fd);
     switch (s.kind) {
         case Step::Kind::Tmpfs:
-            mkdir_p(s.a, err_fd);
             if (::mount("tmpfs", s.a.c_str(), "tmpfs", MS_NOSUID | MS_NODEV | s.flags,
                         s.data.c_str()) != 0) {
-                child_fail(err_fd, "mount tmpfs", s.a, errno);
+                child_fail(err_fd, "mount tmpfs", s.a.c_str(), errno);
             }
             return;
         case Step::Kind::Proc:
-            mkdir_p(s.a, err_fd);
             if (::mount("proc", s.a.c_str(), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) !=
                 0) {
-                child_fail(err_fd, "mount proc", s.a, errno);
+                child_fail(err_fd, "mount proc", s.a.c_str(), errno);
             }
             return;
         case Step::Kind::Bind: {
-            struct stat st {};
-            if (::stat(s.a.c_str(), &st) != 0) {
-                child_fail(err_fd, "stat bind source", s.a, errno);
-            }
-            if (S_ISDIR(st.st_mode)) {
-                mkdir_p(s.b, err_fd);
-            } else {
-                auto slash = s.b.rfind('/');
-                mkdir_p(s.b.substr(0, slash), err_fd);
+            if (!s.source_is_dir) {
                 int fd = ::open(s.b.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
                 if (fd < 0) {
-                    child_fail(err_fd, "create bind target", s.b, errno);
+                    child_fail(err_fd, "create bind target", s.b.c_str(), errno);
                 }
                 ::close(fd);
             }
             if (::mount(s.a.c_str(), s.b.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) {
-                child_fail(err_fd, "bind", s.a, errno);
+                child_fail(err_fd, "bind", s.a.c_str(), errno);
             }
             unsigned long fl = MS_BIND | MS_REMOUNT | MS_NOSUID | s.flags;
             if (!s.writable) {
                 fl |= MS_RDONLY;
             }
             if (::mount(nullptr, s.b.c_str(), nullptr, fl, nullptr) != 0) {
-                child_fail(err_fd, "remount bind", s.b, errno);
+                child_fail(err_fd, "remount bind", s.b.c_str(), errno);
             }
             return;
         }
         case Step::Kind::Overlay:
-            mkdir_p(s.a, err_fd);
             if (::mount("overlay", s.a.c_str(), "overlay", MS_NOSUID | MS_NODEV, s.data.c_str()) !=
                 0) {
-                child_fail(err_fd, "mount overlay", s.a, errno);
+                child_fail(err_fd, "mount overlay", s.a.c_str(), errno);
             }
             return;
         case Step::Kind::MkdirP:
-            mkdir_p(s.a, err_fd);
             return;
         case Step::Kind::Symlink:
             if (::symlink(s.a.c_str(), s.b.c_str()) != 0 && errno != EEXIST) {
-                child_fail(err_fd, "symlink", s.b, errno);
+                child_fail(err_fd, "symlink", s.b.c_str(), errno);
             }
             return;
         case Step::Kind::WriteFile:
         case Step::Kind::Touch: {
             int fd = ::open(s.a.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
             if (fd < 0) {
-                child_fail(err_fd, "write", s.a, errno);
+                child_fail(err_fd, "write", s.a.c_str(), errno);
             }
             std::size_t off = 0;
             while (off < s.data.size()) {
                 ssize_t n = ::write(fd, s.data.data() + off, s.data.size() - off);
                 if (n <= 0) {
-                    child_fail(err_fd, "write", s.a, errno);
+                    child_fail(err_fd, "write", s.a.c_str(), errno);
                 }
                 off += static_cast<std::size_t>(n);
             }
@@ -153,7 +191,7 @@ const char* const kRootLinks[] = {"bin", "sbin", "lib", "lib32", "lib64", "libx3
 
 std::vector<Step> build_plan(const SandboxSpec& spec, const std::string& root) {
     std::vector<Step> plan;
-    auto add = [&](Step s) { plan.push_back(std::move(s)); };
+    auto add = [&](StepSpec s) { plan.push_back(Step{std::move(s), {}, false}); };
     add({Step::Kind::Tmpfs, root, "", "mode=0755,size=64m", false, 0});
     for (const char* d : {"/usr", "/etc", "/dev", "/proc", "/tmp", "/home", "/run", "/var/tmp",
                           "/.oldroot", "/analysis"}) {
@@ -212,6 +250,9 @@ std::vector<Step> build_plan(const SandboxSpec& spec, const std::string& root) {
                  ",workdir=" + o.work.string(),
              false, 0});
     }
+    for (auto& step : plan) {
+        prepare(step);
+    }
     return plan;
 }
 
@@ -230,18 +271,47 @@ void write_all_fd(int fd, const void* data, std::size_t n) {
     }
 }
 
-// The sandbox's pid 1: mounts, pivot_root, credentials, fds, exec. Never returns.
-[[noreturn]] void run_pid1(const SandboxSpec& spec, const std::string& root,
-                           const std::vector<Step>& plan, const std::vector<std::string>& argv,
+// What pid 1 needs besides the mount plan, laid out before fork() so the child allocates
+// nothing (see Step).
+struct ChildPlan {
+    std::string root;
+    std::string old_root;  // root + "/.oldroot", pivot_root's put_old
+    std::vector<Step> steps;
+    std::vector<char*> argv;  // null-terminated, points into the caller's argv strings
+    std::vector<char*> envp;  // null-terminated, points into spec.env
+    std::vector<int> moved_fds;  // scratch: one slot per FdMapping
+};
+
+ChildPlan make_child_plan(const SandboxSpec& spec, const std::string& root,
+                          const std::vector<std::string>& argv, const std::vector<FdMapping>& fds) {
+    ChildPlan plan;
+    plan.root = root;
+    plan.old_root = root + "/.oldroot";
+    plan.steps = build_plan(spec, root);
+    for (const auto& a : argv) {
+        plan.argv.push_back(const_cast<char*>(a.c_str()));
+    }
+    plan.argv.push_back(nullptr);
+    for (const auto& e : spec.env) {
+        plan.envp.push_back(const_cast<char*>(e.c_str()));
+    }
+    plan.envp.push_back(nullptr);
+    plan.moved_fds.assign(fds.size(), -1);
+    return plan;
+}
+
+// The sandbox's pid 1: mounts, pivot_root, credentials, fds, exec. Never returns and never
+// allocates (it runs in the child of a multithreaded process).
+[[noreturn]] void run_pid1(const SandboxSpec& spec, ChildPlan& plan,
                            const std::vector<FdMapping>& fds, int err_fd) {
     if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
         child_fail(err_fd, "make-rprivate", "/", errno);
     }
-    for (const auto& s : plan) {
+    for (const auto& s : plan.steps) {
         run_step(s, err_fd);
     }
-    if (::syscall(SYS_pivot_root, root.c_str(), (root + "/.oldroot").c_str()) != 0) {
-        child_fail(err_fd, "pivot_root", root, errno);
+    if (::syscall(SYS_pivot_root, plan.root.c_str(), plan.old_root.c_str()) != 0) {
+        child_fail(err_fd, "pivot_root", plan.root.c_str(), errno);
     }
     if (::chdir("/") != 0) {
         child_fail(err_fd, "chdir", "/", errno);
@@ -255,7 +325,7 @@ void write_all_fd(int fd, const void* data, std::size_t n) {
         child_fail(err_fd, "remount ro", "/", errno);
     }
     if (::sethostname(spec.hostname.c_str(), spec.hostname.size()) != 0) {
-        child_fail(err_fd, "sethostname", spec.hostname, errno);
+        child_fail(err_fd, "sethostname", spec.hostname.c_str(), errno);
     }
     // Re-arrange fds: first move every source above all targets, then dup2 into place.
     int err_high = ::fcntl(err_fd, F_DUPFD_CLOEXEC, 1000);
@@ -263,19 +333,21 @@ void write_all_fd(int fd, const void* data, std::size_t n) {
         child_fail(err_fd, "dup", "err", errno);
     }
     err_fd = err_high;
-    std::vector<int> moved;
-    for (const auto& m : fds) {
-        int h = ::fcntl(m.parent_fd, F_DUPFD_CLOEXEC, 1100);
+    char fd_name[16];
+    for (std::size_t i = 0; i < fds.size(); ++i) {
+        int h = ::fcntl(fds[i].parent_fd, F_DUPFD_CLOEXEC, 1100);
         if (h < 0) {
-            child_fail(err_fd, "dup", std::to_string(m.parent_fd), errno);
+            std::snprintf(fd_name, sizeof fd_name, "%d", fds[i].parent_fd);
+            child_fail(err_fd, "dup", fd_name, errno);
         }
-        moved.push_back(h);
+        plan.moved_fds[i] = h;
     }
     bool mapped[3] = {false, false, false};
     int max_target = 2;
     for (std::size_t i = 0; i < fds.size(); ++i) {
-        if (::dup2(moved[i], fds[i].child_fd) < 0) {
-            child_fail(err_fd, "dup2", std::to_string(fds[i].child_fd), errno);
+        if (::dup2(plan.moved_fds[i], fds[i].child_fd) < 0) {
+            std::snprintf(fd_name, sizeof fd_name, "%d", fds[i].child_fd);
+            child_fail(err_fd, "dup2", fd_name, errno);
         }
         if (fds[i].child_fd < 3) {
             mapped[fds[i].child_fd] = true;
@@ -311,20 +383,10 @@ void write_all_fd(int fd, const void* data, std::size_t n) {
         child_fail(err_fd, "no_new_privs", "", errno);
     }
     if (::chdir(spec.cwd.c_str()) != 0) {
-        child_fail(err_fd, "chdir", spec.cwd, errno);
+        child_fail(err_fd, "chdir", spec.cwd.c_str(), errno);
     }
-    std::vector<char*> args;
-    for (const auto& a : argv) {
-        args.push_back(const_cast<char*>(a.c_str()));
-    }
-    args.push_back(nullptr);
-    std::vector<char*> envp;
-    for (const auto& e : spec.env) {
-        envp.push_back(const_cast<char*>(e.c_str()));
-    }
-    envp.push_back(nullptr);
-    ::execve(args[0], args.data(), envp.data());
-    child_fail(err_fd, "execve", argv[0], errno);
+    ::execve(plan.argv[0], plan.argv.data(), plan.envp.data());
+    child_fail(err_fd, "execve", plan.argv[0], errno);
 }
 
 std::string read_all_fd(int fd) {
@@ -378,7 +440,7 @@ std::unique_ptr<SandboxProcess> spawn_sandboxed(const SandboxSpec& spec,
     fs::path root_dir = spec.scratch / "root";
     fs::create_directories(root_dir);
     const std::string root = root_dir.string();
-    const std::vector<Step> plan = build_plan(spec, root);
+    ChildPlan plan = make_child_plan(spec, root, argv, fds);
 
     util::UniqueFd netns;
     if (!spec.netns.empty()) {
@@ -429,7 +491,7 @@ std::unique_ptr<SandboxProcess> spawn_sandboxed(const SandboxSpec& spec,
             child_fail(err_w.get(), "unshare", "namespaces", errno);
         }
         if (netns && ::setns(netns.get(), CLONE_NEWNET) != 0) {
-            child_fail(err_w.get(), "setns", spec.netns.string(), errno);
+            child_fail(err_w.get(), "setns", spec.netns.c_str(), errno);
         }
         pid_t pid1 = ::fork();
         if (pid1 < 0) {
@@ -450,7 +512,7 @@ std::unique_ptr<SandboxProcess> spawn_sandboxed(const SandboxSpec& spec,
             if (::unshare(CLONE_NEWCGROUP) != 0) {
                 child_fail(err_w.get(), "unshare", "cgroup namespace", errno);
             }
-            run_pid1(spec, root, plan, argv, fds, err_w.get());
+            run_pid1(spec, plan, fds, err_w.get());
         }
         err_w.reset();
         write_all_fd(pid_w.get(), &pid1, sizeof pid1);
