@@ -51,6 +51,11 @@ std::unique_ptr<Engine> make_engine(const std::string& name, const EngineOptions
             if (o.writable_quota_bytes == 0) {
                 throw util::InputError("engine option writable_quota_mb must be positive");
             }
+        } else if (k == "trace_quota_mb") {
+            o.trace_quota_bytes = parse_u64(k, v) << 20;
+            if (o.trace_quota_bytes == 0) {
+                throw util::InputError("engine option trace_quota_mb must be positive");
+            }
         } else if (k == "warm_up" || k == "tracing" || k == "early_exit") {
             if (v != "0" && v != "1" && v != "true" && v != "false") {
                 throw util::InputError("engine option " + k + ": not a boolean: " + v);

@@ -13,7 +13,7 @@ namespace engine {
 
 // EngineOptions: flat key/value settings from the config section named after the engine.
 // [native]: golden_prefix, scratch_root, tools_dir, hooks_file, memory_mb, cpus, max_pids,
-// writable_quota_mb, warm_up, tracing (0: untraced benchmark baseline), early_exit.
+// writable_quota_mb, trace_quota_mb, warm_up, tracing (0: untraced benchmark baseline), early_exit.
 // [xen]: see engine::xen::parse_xen_options (vm_id, snapshot_file, profiles_dir, storage, ...).
 // Unknown keys are rejected.
 using EngineOptions = std::map<std::string, std::string>;

@@ -770,7 +770,11 @@ AnalysisResult NativeEngine::run_elf(const AnalysisRequest& request, const Progr
     });
     QuotaFs quota(scratch / "rw", options_.writable_quota_bytes, options_.writable_quota_inodes);
     const fs::path home = quota.dir() / "home";
-    const fs::path out = scratch / "out";
+    // The tracer's output dir is writable by the sandbox user (the tracer runs as that user),
+    // so the sample can write there too: it gets its own quota, separate from the home's so
+    // that a sample filling its home cannot also cut the trace short.
+    QuotaFs out_quota(scratch / "out", options_.trace_quota_bytes, 65536);
+    const fs::path out = out_quota.dir();
     fs::create_directories(home);
     fs::create_directories(out / "dumps");
     chown_sandbox(home);
@@ -864,6 +868,7 @@ AnalysisResult NativeEngine::run_elf(const AnalysisRequest& request, const Progr
         }
     }
     report_quota(quota, "/home/user", records, progress);
+    report_quota(out_quota, "/analysis/out (trace and dumps)", records, progress);
     fs::create_directories(request.output_dir / "dumps");
     std::error_code dir_ec;
     for (const auto& e : fs::directory_iterator(out / "dumps", dir_ec)) {

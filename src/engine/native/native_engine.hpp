@@ -47,6 +47,10 @@ struct NativeEngineOptions {
     // pages count toward limits.memory_bytes, so keep it below that.
     std::uint64_t writable_quota_bytes = 512ull << 20;
     std::uint64_t writable_quota_inodes = 262144;
+    // ELF runs: size limit of /analysis/out, where drak-trace-elf writes trace.jsonl and memory
+    // dumps (a tmpfs too: the sample runs as the same user and could write there). Past it the
+    // trace is cut short and the log gets a disk_quota_exhausted record for that location.
+    std::uint64_t trace_quota_bytes = 256ull << 20;
     // Extra seconds after `timeout_s` allowed for set-up and teardown before a hard kill.
     int grace_s = 20;
 };

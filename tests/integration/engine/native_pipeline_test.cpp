@@ -348,6 +348,33 @@ TEST(WritableQuota, ElfFillingItsHomeGetsEnospcAndTheAnalysisFinishes) {
     EXPECT_TRUE(quota_record(small).is_null());
 }
 
+// The tracer's output dir is writable by the sample's uid: writing 200 MB there hits its own
+// quota (not the host disk), the analysis finishes, and the home quota is untouched.
+TEST(WritableQuota, ElfFillingTheTraceDirGetsEnospcAndTheAnalysisFinishes) {
+    ASSERT_TRUE(engine_test::in_isolated_netns());
+    NativeRun run;
+    fs::path sample = run.tmp.path() / "fill-out.sh";
+    util::write_file_atomic(sample,
+                            "#!/bin/sh\n"
+                            "if ! dd if=/dev/zero of=/analysis/out/junk.bin bs=1M count=200 "
+                            "2>/tmp/err; then\n"
+                            "  grep -q 'No space left' /tmp/err && getent hosts "
+                            "outfull.drak-test.example\n"
+                            "fi\n"
+                            "exit 0\n");
+    auto opts = run.options();
+    opts.trace_quota_bytes = 16ull << 20;
+    run.analyze(opts, sample, "fill-out.sh", "linux", 30);
+    EXPECT_TRUE(resolved(run, "outfull.drak-test.example"));
+    auto q = quota_record(run);
+    ASSERT_TRUE(q.is_object()) << util::read_file(run.out / "drakmon.log").substr(0, 4000);
+    EXPECT_EQ(q["Location"], "/analysis/out (trace and dumps)");
+    EXPECT_EQ(q["LimitBytes"], 16ull << 20);
+    EXPECT_TRUE(mounts_below(run.scratch_root).empty());
+    std::error_code ec;
+    EXPECT_TRUE(fs::is_empty(run.scratch_root, ec));
+}
+
 // tracing=false (the benchmark baseline): same sandbox and netsim, no tracer records.
 TEST(Untraced, ElfRunsInTheSameSandboxWithoutTracerRecords) {
     ASSERT_TRUE(engine_test::in_isolated_netns());
