@@ -17,6 +17,7 @@
 #include "engine/native/memory_dumper.hpp"
 #include "engine/native/netsim.hpp"
 #include "engine/native/process_table.hpp"
+#include "engine/native/guest_image.hpp"
 #include "engine/native/quota_fs.hpp"
 #include "engine/native/record_writer.hpp"
 #include "engine/native/sandbox.hpp"
@@ -534,6 +535,17 @@ AnalysisResult NativeEngine::run_wine(const AnalysisRequest& request, const Prog
                                  : wine_argv[0];
     trace_opts.first_command_line = result.start_command;
     trace_opts.skip_unix_started = options_.warm_up ? 1 : 0;
+    trace_opts.first_bitness = request.platform == "win32" ? 32 : 64;
+    // Set once the sandbox runs: the trace reads new processes' images through its root.
+    std::atomic<pid_t> sandbox_pid1{0};
+    trace_opts.image_bitness = [&sandbox_pid1](const std::string& image, bool creator_32) {
+        const pid_t pid1 = sandbox_pid1.load();
+        const auto path = guest_unix_path(image, kGuestPrefix, creator_32);
+        if (pid1 <= 0 || !path) {
+            return 0;
+        }
+        return guest_image_bitness("/proc/" + std::to_string(pid1) + "/root", *path);
+    };
     WineserverTrace server_trace(records, processes, trace_opts);
 
     std::unique_ptr<SandboxProcess> proc;
@@ -598,6 +610,7 @@ AnalysisResult NativeEngine::run_wine(const AnalysisRequest& request, const Prog
     proc = spawn_sandboxed(
         spec, argv,
         {{run_log.get(), 1}, {run_log.get(), 2}, {server_w.get(), 3}, {client_w.get(), 4}});
+    sandbox_pid1 = proc->pid1_host_pid();
     server_w.reset();
     client_w.reset();
     int server_messages = 0;

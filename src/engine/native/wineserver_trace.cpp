@@ -644,6 +644,7 @@ void WineserverTrace::on_reply(std::uint32_t tid, const std::string& name,
             live_.insert(new_pid);
             live_count_ = live_.size();
             sample_started_ = true;
+            bitness_[new_pid] = options_.first_bitness;
             ProcessInfo info;
             info.pid = new_pid;
             info.process_name = options_.first_image;
@@ -695,7 +696,14 @@ void WineserverTrace::on_reply(std::uint32_t tid, const std::string& name,
         r["ImagePathName"] = info("imagepath");
         r["DllPath"] = info("dllpath");
         r["CWD"] = info("curdir");
-        r["Bitness"] = 64;
+        int bits = 0;
+        if (options_.image_bitness) {
+            const auto creator = bitness_.find(pid);
+            bits = options_.image_bitness(info("imagepath"),
+                                          creator != bitness_.end() && creator->second == 32);
+        }
+        bits = bits == 32 ? 32 : 64;
+        r["Bitness"] = bits;
         // With a warm-up, every process created after the sample started is reported, whoever
         // the creator (DRAKVUF's procmon sees the whole system): a service the sample installs
         // and starts runs under services.exe, not under the sample.
@@ -706,6 +714,7 @@ void WineserverTrace::on_reply(std::uint32_t tid, const std::string& name,
         }
         if (ok) {
             st.procs[handle] = new_pid;
+            bitness_[new_pid] = bits;
             created_.insert(new_pid);
             in_tree_[new_pid] = report;
             if (report) {

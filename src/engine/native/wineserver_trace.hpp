@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -48,6 +49,12 @@ struct WineserverTraceOptions {
     // sample started are reported whoever creates them (e.g. a service the sample starts,
     // child of services.exe); what the warm-up's tree does itself is not.
     int skip_unix_started = 0;
+    // Bitness of the first process (the sample: 32 for win32 under the 32-bit loader).
+    int first_bitness = 64;
+    // image_bitness(windows image path, creator is 32-bit) -> 32, 64, or 0 (unknown: 64 is
+    // reported). The engine reads the image's PE header inside the sandbox (guest_image.hpp);
+    // unset, every new process is reported as 64-bit.
+    std::function<int(const std::string&, bool)> image_bitness;
 };
 
 // WineserverTrace consumes trace lines and writes records through `writer`.
@@ -99,6 +106,7 @@ class WineserverTrace {
     std::map<std::int64_t, ProcState> state_;
     std::map<std::int64_t, bool> in_tree_;
     std::set<std::int64_t> created_;  // pids created by a traced new_process
+    std::map<std::int64_t, int> bitness_;  // pid -> 32/64 when known (default 64)
     std::set<std::int64_t> live_;     // reported processes not yet seen to exit
     std::atomic<bool> sample_started_{false};
     std::atomic<std::size_t> live_count_{0};

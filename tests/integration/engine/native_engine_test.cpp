@@ -195,7 +195,7 @@ TEST(NativeEngine, Win64GroundTruthProgram) {
          tls = false, exited = false, tls_key = false;
     for (const auto& r : recs) {
         if (r["Plugin"] == "procmon" && string_field(r, "Method") == "NtCreateUserProcess" &&
-            r["PID"] == pid &&
+            r["PID"] == pid && r["Bitness"] == 64 &&
             r["CommandLine"].get<std::string>().find("child") != std::string::npos) {
             child = true;
         }
@@ -288,9 +288,10 @@ TEST(NativeEngine, Win32RunsWithWine32OrFailsFastWithout) {
             child =
                 child ||
                 (r["Plugin"] == "procmon" && string_field(r, "Method") == "NtCreateUserProcess" &&
-                 r["PID"] == res.injected_pid &&
+                 r["PID"] == res.injected_pid && r["Bitness"] == 32 &&
                  string_field(r, "CommandLine").find("child drak-gt-marker") != std::string::npos);
         }
+        // ... and the child's record says 32-bit (read from its PE header in the sandbox).
         EXPECT_TRUE(child) << util::read_file(run.out / "drakmon.log").substr(0, 6000);
         return;
     }

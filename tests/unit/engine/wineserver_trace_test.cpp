@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <sstream>
 
 #include "util/clock.hpp"
@@ -41,7 +42,9 @@ const char* const kTrace =
 0020: *process killed*
 )TRACE";
 
-std::vector<nlohmann::json> run(ProcessTable& table, bool tree_only = true) {
+std::vector<nlohmann::json> run(
+    ProcessTable& table, bool tree_only = true,
+    const std::function<void(WineserverTraceOptions&)>& configure = nullptr) {
     util::TempDir dir("wst");
     util::FixedStepClock clock(1700000000.0, 0.125);
     std::vector<nlohmann::json> out;
@@ -51,6 +54,9 @@ std::vector<nlohmann::json> run(ProcessTable& table, bool tree_only = true) {
         opt.first_image = "C:\\users\\user\\Desktop\\hello.exe";
         opt.first_command_line = "C:\\users\\user\\Desktop\\hello.exe";
         opt.sample_tree_only = tree_only;
+        if (configure) {
+            configure(opt);
+        }
         WineserverTrace trace(writer, table, opt);
         std::istringstream in(kTrace);
         std::string line;
@@ -156,6 +162,37 @@ TEST(WineserverTrace, ProcessRecordsAndTable) {
     EXPECT_EQ(cmd->process_name, "C:\\windows\\system32\\cmd.exe");
     EXPECT_EQ(cmd->command_line, "C:\\windows\\system32\\cmd.exe /c echo child");
     EXPECT_EQ(cmd->sandbox_pid, 4751);
+}
+
+// Bitness of a new process comes from its image (the engine reads the PE header in the
+// sandbox); the creator's bitness goes along for WoW64 redirection of system32.
+TEST(WineserverTrace, NewProcessBitnessComesFromTheImageAndTheCreator) {
+    ProcessTable table;
+    std::vector<std::pair<std::string, bool>> asked;
+    auto recs = run(table, true, [&](WineserverTraceOptions& o) {
+        o.first_bitness = 32;
+        o.image_bitness = [&](const std::string& image, bool creator_32) {
+            asked.emplace_back(image, creator_32);
+            return creator_32 ? 32 : 64;
+        };
+    });
+    ASSERT_EQ(asked.size(), 1u);
+    EXPECT_EQ(asked[0].first, "C:\\windows\\system32\\cmd.exe");
+    EXPECT_TRUE(asked[0].second) << "the sample (first process) is 32-bit";
+    auto* child =
+        find(recs, "NtCreateUserProcess", "ImagePathName", "C:\\windows\\system32\\cmd.exe");
+    ASSERT_NE(child, nullptr);
+    EXPECT_EQ((*child)["Bitness"], 32);
+
+    // Unknown (0) and no reader at all: 64, as before.
+    ProcessTable t2;
+    auto unknown = run(t2, true, [](WineserverTraceOptions& o) {
+        o.image_bitness = [](const std::string&, bool) { return 0; };
+    });
+    auto* c2 = find(unknown, "NtCreateUserProcess", "ImagePathName",
+                    "C:\\windows\\system32\\cmd.exe");
+    ASSERT_NE(c2, nullptr);
+    EXPECT_EQ((*c2)["Bitness"], 64);
 }
 
 TEST(WineserverTrace, DecodesStringsAndEscapes) {
