@@ -6,6 +6,7 @@
 #include <system_error>
 
 #include "karton/errors.hpp"
+#include "s3/error.hpp"
 #include "util/crypto.hpp"
 #include "util/error.hpp"
 #include "util/logging.hpp"
@@ -180,18 +181,22 @@ void Worker::process(karton::TaskContext& ctx) {
              engine_->name());
     try {
         fs::path sample = work / "sample";
-        // The task's own "size" is a claim; the object in S3 is what would be downloaded.
-        const auto size = storage().remote_size(req.sample);
-        if (!size) {
-            throw TaskRejected("sample resource " + req.sample.uid + " does not exist in bucket " +
-                               req.sample.bucket.value_or("?"));
+        // The task's own "size" is a claim; the download checks the stored object's size
+        // (its HEAD) before fetching a byte.
+        try {
+            ctx.download_to_file(req.sample, sample, settings_.max_sample_size);
+        } catch (const s3::S3Error& e) {
+            if (e.code() == "ObjectTooLarge") {
+                throw TaskRejected("sample is over [drakrun] max_sample_size (" +
+                                   std::to_string(settings_.max_sample_size) +
+                                   " bytes): stored " + e.message());
+            }
+            if (e.code() == "NoSuchKey" || e.code() == "NoSuchBucket") {
+                throw TaskRejected("sample resource " + req.sample.uid +
+                                   " does not exist in bucket " + req.sample.bucket.value_or("?"));
+            }
+            throw;
         }
-        if (*size > settings_.max_sample_size) {
-            throw TaskRejected("sample is " + std::to_string(*size) +
-                               " bytes, over [drakrun] max_sample_size (" +
-                               std::to_string(settings_.max_sample_size) + " bytes)");
-        }
-        ctx.download_to_file(req.sample, sample);
         if (req.sample.sha256 && util::sha256_file_hex(sample) != *req.sample.sha256) {
             throw TaskRejected("sample content does not match its sha256 " + *req.sample.sha256);
         }

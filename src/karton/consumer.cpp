@@ -157,8 +157,9 @@ Resource TaskContext::resource(std::string_view key) const {
 
 std::string TaskContext::download(const Resource& r) { return consumer_.storage_->download(r); }
 
-std::uint64_t TaskContext::download_to_file(const Resource& r, const std::filesystem::path& path) {
-    return consumer_.storage_->download_to_file(r, path);
+std::uint64_t TaskContext::download_to_file(const Resource& r, const std::filesystem::path& path,
+                                            std::optional<std::uint64_t> max_size) {
+    return consumer_.storage_->download_to_file(r, path, max_size);
 }
 
 std::size_t TaskContext::extract_directory(const Resource& r, const std::filesystem::path& dest) {
@@ -347,6 +348,7 @@ void Consumer::handle_task(const std::string& uid) {
     }
 
     std::optional<ExceptionInfo> failure;
+    bool failed_with_timeout = false;
     task_timed_out_.store(false);
     try {
         TimeoutWatchdog watchdog(settings_.task_timeout, [this] {
@@ -355,10 +357,13 @@ void Consumer::handle_task(const std::string& uid) {
         });
         TaskContext ctx(*this, task);
         process(ctx);
+    } catch (const TaskTimeoutError&) {
+        failure = current_exception_info();
+        failed_with_timeout = true;
     } catch (...) {
         failure = current_exception_info();
     }
-    if (task_timed_out_.load() && (!failure || failure->type != "karton::TaskTimeoutError")) {
+    if (task_timed_out_.load() && !failed_with_timeout) {
         // Whatever process() did after the deadline, the task counts as timed out (karton-core
         // interrupts it with TaskTimeoutError at that moment).
         try {

@@ -76,8 +76,10 @@ class TaskContext {
     Resource resource(std::string_view key) const;
     // download returns the resource content (GetObject). Throws s3::S3Error / ResourceError.
     std::string download(const Resource& r);
-    // download_to_file writes the content to `path`; returns bytes written.
-    std::uint64_t download_to_file(const Resource& r, const std::filesystem::path& path);
+    // download_to_file writes the content to `path`; returns bytes written. `max_size`: see
+    // Storage::download_to_file.
+    std::uint64_t download_to_file(const Resource& r, const std::filesystem::path& path,
+                                   std::optional<std::uint64_t> max_size = std::nullopt);
     // extract_directory unpacks a directory resource into the existing directory `dest`.
     std::size_t extract_directory(const Resource& r, const std::filesystem::path& dest);
 

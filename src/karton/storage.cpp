@@ -21,16 +21,9 @@ void Storage::upload(const Resource& r) {
 
 std::string Storage::download(const Resource& r) { return client_.get_object(bucket_of(r), r.uid); }
 
-std::optional<std::uint64_t> Storage::remote_size(const Resource& r) {
-    auto info = client_.head_object(bucket_of(r), r.uid);
-    if (!info) {
-        return std::nullopt;
-    }
-    return info->size;
-}
-
-std::uint64_t Storage::download_to_file(const Resource& r, const std::filesystem::path& path) {
-    return client_.download_file(bucket_of(r), r.uid, path);
+std::uint64_t Storage::download_to_file(const Resource& r, const std::filesystem::path& path,
+                                        std::optional<std::uint64_t> max_size) {
+    return client_.download_file(bucket_of(r), r.uid, path, max_size);
 }
 
 std::size_t Storage::extract_directory(const Resource& r, const std::filesystem::path& dest,

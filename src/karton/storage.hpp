@@ -28,17 +28,15 @@ class Storage {
     // when the resource has no bucket, s3::S3Error when the upload fails.
     void upload(const Resource& r);
 
-    // remote_size returns the stored object's size (HEAD), or nullopt when it does not exist.
-    // Throws ResourceError for a resource without bucket, s3::S3Error on other failures.
-    std::optional<std::uint64_t> remote_size(const Resource& r);
-
     // download returns the whole content (GetObject). Throws ResourceError for a resource
     // without bucket, s3::S3Error on failure (e.g. NoSuchKey, ObjectTooLarge).
     std::string download(const Resource& r);
 
     // download_to_file writes the content to `path` (HEAD + GET or ranged GETs, atomic
-    // rename) and returns the byte count. Throws as download().
-    std::uint64_t download_to_file(const Resource& r, const std::filesystem::path& path);
+    // rename) and returns the byte count. Throws as download(); with `max_size`, an object
+    // stored larger than that is refused before download (s3::S3Error "ObjectTooLarge").
+    std::uint64_t download_to_file(const Resource& r, const std::filesystem::path& path,
+                                   std::optional<std::uint64_t> max_size = std::nullopt);
 
     // extract_directory downloads a directory resource (flag "Directory") and unpacks it into
     // the existing directory `dest` with extract_zip's safety rules; returns files written.

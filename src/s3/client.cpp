@@ -595,9 +595,18 @@ std::string S3Client::get_object_range(const std::string& bucket, const std::str
 }
 
 uint64_t S3Client::download_file(const std::string& bucket, const std::string& key,
-                                 const std::filesystem::path& path) {
+                                 const std::filesystem::path& path,
+                                 std::optional<uint64_t> max_size) {
     check_key("GetObject", bucket, key);
     std::optional<ObjectInfo> info = head_object(bucket, key);
+    if (info && max_size && info->size > *max_size) {
+        throw S3Error({.operation = "GetObject",
+                       .code = "ObjectTooLarge",
+                       .message = "object is " + std::to_string(info->size) +
+                                  " bytes, over the limit of " + std::to_string(*max_size),
+                       .bucket = bucket,
+                       .key = key});
+    }
 
     std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : ".";
     std::string tmpl = (dir / ("." + path.filename().string() + ".XXXXXX")).string();

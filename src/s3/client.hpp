@@ -99,9 +99,12 @@ class S3Client {
 
     // download_file writes the object to `path` (atomically: temp file + rename), streaming;
     // objects above download_chunk bytes are fetched with ranged GETs (HEAD first, like the
-    // reference). Returns the number of bytes written.
+    // reference). Returns the number of bytes written. With `max_size`, an object the HEAD
+    // reports larger than that is refused before any byte is fetched: S3Error with code
+    // "ObjectTooLarge" (status 0, nothing written).
     uint64_t download_file(const std::string& bucket, const std::string& key,
-                           const std::filesystem::path& path);
+                           const std::filesystem::path& path,
+                           std::optional<uint64_t> max_size = std::nullopt);
 
     // head_object returns size/etag/last-modified, or nullopt on 404 (missing key or bucket).
     std::optional<ObjectInfo> head_object(const std::string& bucket, const std::string& key);

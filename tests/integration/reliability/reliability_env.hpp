@@ -22,6 +22,7 @@
 #include "integration/karton/karton_env.hpp"
 #include "karton/consumer.hpp"
 #include "karton/resource.hpp"
+#include "support/isolation.hpp"
 #include "support/paths.hpp"
 #include "util/fs.hpp"
 
@@ -29,47 +30,12 @@ namespace reliability {
 
 namespace fs = std::filesystem;
 
-// Runs before main(): re-executes the test binary under `unshare --net --mount` with private
-// mount propagation (root only), so samples never reach a network and tmpfs mounts never leak to
-// the host. DRAK_TEST_NETNS marks the re-executed process (as engine_test::netns_guard does).
-inline const bool kReexecutedIsolated = [] {
-    if (std::getenv("DRAK_TEST_NETNS") != nullptr || ::geteuid() != 0) {
-        return true;
-    }
-    ::setenv("DRAK_TEST_NETNS", "1", 1);
-    std::vector<std::string> args = {"/usr/bin/unshare", "--net",   "--mount",
-                                     "--propagation",    "private", "--"};
-    char self[4096];
-    ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0) {
-        return false;
-    }
-    self[n] = 0;
-    args.push_back(self);
-    std::string cmdline;
-    if (FILE* f = std::fopen("/proc/self/cmdline", "rb")) {
-        int c;
-        while ((c = std::fgetc(f)) != EOF) {
-            cmdline.push_back(static_cast<char>(c));
-        }
-        std::fclose(f);
-    }
-    std::size_t pos = cmdline.find('\0');
-    while (pos != std::string::npos && pos + 1 < cmdline.size()) {
-        std::size_t next = cmdline.find('\0', pos + 1);
-        args.push_back(cmdline.substr(pos + 1, next - pos - 1));
-        pos = next;
-    }
-    std::vector<char*> argv;
-    for (auto& a : args) {
-        argv.push_back(a.data());
-    }
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    return false;
-}();
+// Runs before main(): re-executes the test binary in a private network + mount namespace
+// (root only), so samples never reach a network and tmpfs mounts never leak to the host.
+inline const bool kReexecutedIsolated =
+    test_support::reexec_isolated(test_support::Isolation::NetworkAndMounts);
 
-inline bool isolated() { return std::getenv("DRAK_TEST_NETNS") != nullptr; }
+inline bool isolated() { return test_support::in_isolated_namespaces(); }
 
 // bring_up_loopback: `unshare --net` leaves lo down; our servers live on 127.0.0.1.
 inline void bring_up_loopback() { ASSERT_EQ(std::system("ip link set lo up"), 0); }

@@ -217,6 +217,24 @@ TEST_F(S3ClientTest, EmptyFileRoundTrip) {
     EXPECT_EQ(util::read_file(tmp_.path() / "empty.out"), "");
 }
 
+// max_size: the HEAD's size decides, before one GET is sent; at the limit it downloads.
+TEST_F(S3ClientTest, DownloadOverMaxSizeIsRefusedBeforeAnyGet) {
+    auto c = client(options());
+    std::string b = bucket(*c);
+    c->put_object(b, "k", std::string(1000, 'x'));
+    const auto gets_before = count("GET", "/k");
+    try {
+        c->download_file(b, "k", tmp_.path() / "big.out", 999);
+        FAIL() << "expected ObjectTooLarge";
+    } catch (const s3::S3Error& e) {
+        EXPECT_EQ(e.code(), "ObjectTooLarge");
+        EXPECT_NE(e.message().find("1000 bytes"), std::string::npos) << e.message();
+    }
+    EXPECT_EQ(count("GET", "/k"), gets_before) << "nothing may be fetched";
+    EXPECT_FALSE(std::filesystem::exists(tmp_.path() / "big.out"));
+    EXPECT_EQ(c->download_file(b, "k", tmp_.path() / "ok.out", 1000), 1000u);
+}
+
 TEST_F(S3ClientTest, StreamsTwentyMegabyteFileUpAndDown) {
     auto c = client(options());
     std::string b = bucket(*c);
