@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -19,6 +20,7 @@
 #include <cstring>
 #include <thread>
 
+#include "engine/native/syscall_filter.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 
@@ -280,6 +282,7 @@ struct ChildPlan {
     std::vector<char*> argv;  // null-terminated, points into the caller's argv strings
     std::vector<char*> envp;  // null-terminated, points into spec.env
     std::vector<int> moved_fds;  // scratch: one slot per FdMapping
+    sock_fprog syscall_filter{};  // points into sandbox_syscall_filter()'s program
 };
 
 ChildPlan make_child_plan(const SandboxSpec& spec, const std::string& root,
@@ -297,6 +300,9 @@ ChildPlan make_child_plan(const SandboxSpec& spec, const std::string& root,
     }
     plan.envp.push_back(nullptr);
     plan.moved_fds.assign(fds.size(), -1);
+    const auto& filter = sandbox_syscall_filter();
+    plan.syscall_filter.len = static_cast<unsigned short>(filter.size());
+    plan.syscall_filter.filter = const_cast<sock_filter*>(filter.data());
     return plan;
 }
 
@@ -384,6 +390,10 @@ ChildPlan make_child_plan(const SandboxSpec& spec, const std::string& root,
     }
     if (::chdir(spec.cwd.c_str()) != 0) {
         child_fail(err_fd, "chdir", spec.cwd.c_str(), errno);
+    }
+    // Last step: the filter denies mount and friends, which the set-up above needed.
+    if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &plan.syscall_filter) != 0) {
+        child_fail(err_fd, "seccomp", "sandbox syscall filter", errno);
     }
     ::execve(plan.argv[0], plan.argv.data(), plan.envp.data());
     child_fail(err_fd, "execve", plan.argv[0], errno);
