@@ -126,6 +126,62 @@ namespace {
 
 }  // namespace
 
+namespace {
+
+bool is_nonempty_container(const Value& v) {
+    return (v.is_array() && !v.as_array().empty()) || (v.is_object() && !v.as_object().empty());
+}
+
+}  // namespace
+
+Value::~Value() {
+    // Fast path: scalars and containers whose children are all leaves need no work list.
+    auto* array = std::get_if<Array>(&v_);
+    auto* object = std::get_if<Object>(&v_);
+    if (array == nullptr && object == nullptr) {
+        return;
+    }
+    // Ordinary documents: destroy the children right here, recursively (no allocation).
+    thread_local int depth = 0;
+    constexpr int kRecursiveLevels = 64;
+    if (depth < kRecursiveLevels) {
+        ++depth;
+        if (array != nullptr) {
+            array->clear();
+        } else {
+            object->clear();
+        }
+        --depth;
+        return;
+    }
+    // Deeper than that: move every nested non-empty container onto a heap work list and empty it there; each
+    // value then dies with leaf-only children, so the recursion is at most one level deep.
+    std::vector<Value> pending;
+    auto take_children = [&pending](Array* a, Object* o) {
+        if (a != nullptr) {
+            for (auto& child : *a) {
+                if (is_nonempty_container(child)) {
+                    pending.push_back(std::move(child));
+                }
+            }
+            a->clear();
+        } else if (o != nullptr) {
+            for (auto& entry : *o) {
+                if (is_nonempty_container(entry.second)) {
+                    pending.push_back(std::move(entry.second));
+                }
+            }
+            o->clear();
+        }
+    };
+    take_children(array, object);
+    while (!pending.empty()) {
+        Value current = std::move(pending.back());
+        pending.pop_back();
+        take_children(std::get_if<Array>(&current.v_), std::get_if<Object>(&current.v_));
+    }
+}
+
 bool Value::as_bool() const {
     if (!is_bool()) {
         type_mismatch("bool", type());

@@ -67,6 +67,8 @@ class Object {
     // append_unchecked appends without the duplicate check; the caller guarantees `key` is not
     // present yet (used by the parser and serializers building fresh objects).
     void append_unchecked(std::string key, Value value);
+    // clear removes every entry.
+    void clear() { entries_.clear(); }
 
     // Equality ignores entry order (dict semantics); values compare with Value::operator==.
     bool operator==(const Object& o) const;
@@ -101,6 +103,14 @@ class Value {
     Value(std::string_view s) : v_(std::string(s)) {}
     Value(Array a) : v_(std::move(a)) {}
     Value(Object o) : v_(std::move(o)) {}
+
+    // The destructor is iterative: a value nested arbitrarily deep (built in memory; parse()
+    // caps input at 512 levels) is destroyed without one stack frame per level.
+    ~Value();
+    Value(const Value&) = default;
+    Value(Value&&) noexcept = default;
+    Value& operator=(const Value&) = default;
+    Value& operator=(Value&&) noexcept = default;
 
     Type type() const { return static_cast<Type>(v_.index()); }
     bool is_null() const { return type() == Type::Null; }

@@ -90,23 +90,6 @@ json::Value not_chain(int nots) {
     return json::Value(std::move(filters));
 }
 
-// dismantle destroys a deep Value level by level: json::Value's own destructor recurses once
-// per level, and 10,000 levels overflow the stack in the Debug+ASan build (json::parse caps
-// depth at 512, so only values built in memory get that deep).
-void dismantle(json::Value v) {
-    std::vector<json::Value> todo;
-    todo.push_back(std::move(v));
-    while (!todo.empty()) {
-        json::Value cur = std::move(todo.back());
-        todo.pop_back();
-        if (cur.is_array()) {
-            for (auto& e : cur.as_array()) todo.push_back(std::move(e));
-        } else if (cur.is_object()) {
-            for (auto& entry : cur.as_object()) todo.push_back(std::move(entry.second));
-        }
-    }
-}
-
 json::Object sample_headers() {
     json::Object headers;
     headers.set("type", json::Value("sample"));
@@ -163,7 +146,6 @@ TEST(HostileNesting, Filter10000DeepIsRefusedQuicklyWithoutStackOverflow) {
     const auto start = Clock::now();
     EXPECT_EQ(match_or_error(deep), "FilterError:RecursionError");
     EXPECT_LT(Clock::now() - start, std::chrono::seconds(2));
-    dismantle(std::move(deep));
     // The router defers compile errors to matching; the same bind record from Redis (parse
     // depth cap 512) is refused the same way.
     EXPECT_EQ(match_or_error(json::parse("[{\"type\": " + nested("{\"$not\": ", "}", 400) + "}]")),

@@ -204,3 +204,32 @@ TEST(Json, PythonEqual) {
     EXPECT_FALSE(json::python_equal(json::parse("[1]"), json::parse("[1, 2]")));
     EXPECT_TRUE(json::python_equal(Value(), Value()));
 }
+
+namespace {
+
+// Destroying a value nested 200,000 deep (arrays and objects alternating) must not take one
+// stack frame per level: 200,000 frames overflow an 8 MiB stack.
+TEST(JsonDeepValues, DestroyingAValueBuiltTwoHundredThousandDeepDoesNotOverflow) {
+    json::Value v = json::Array{};
+    for (int i = 0; i < 200'000; ++i) {
+        if (i % 2 == 0) {
+            json::Array a;
+            a.push_back(std::move(v));
+            a.push_back(json::Value(i));
+            v = json::Value(std::move(a));
+        } else {
+            json::Object o;
+            o.set("k", std::move(v));
+            v = json::Value(std::move(o));
+        }
+    }
+    ASSERT_TRUE(v.is_object());
+    v = json::Value(nullptr);
+    EXPECT_TRUE(v.is_null());
+    // Ordinary shallow documents are unaffected.
+    json::Value doc = json::parse(R"({"a": [1, {"b": [2, 3]}], "c": {"d": null}})");
+    json::Value copy = doc;
+    EXPECT_EQ(copy, doc);
+}
+
+}  // namespace
