@@ -67,8 +67,8 @@ class Object {
     // append_unchecked appends without the duplicate check; the caller guarantees `key` is not
     // present yet (used by the parser and serializers building fresh objects).
     void append_unchecked(std::string key, Value value);
-    // clear removes every entry.
-    void clear() { entries_.clear(); }
+    // clear removes every entry (defined after Value, like size()).
+    void clear();
 
     // Equality ignores entry order (dict semantics); values compare with Value::operator==.
     bool operator==(const Object& o) const;
@@ -146,6 +146,7 @@ class Value {
 inline std::size_t Object::size() const { return entries_.size(); }
 inline bool Object::empty() const { return entries_.empty(); }
 inline void Object::reserve(std::size_t n) { entries_.reserve(n); }
+inline void Object::clear() { entries_.clear(); }
 
 // type_name returns "null", "bool", "int", "float", "str", "list" or "dict" (Python names).
 const char* type_name(Value::Type t);

@@ -59,13 +59,12 @@ std::vector<sock_filter> build() {
         check(::seccomp_rule_add(ctx, deny, nr, 0), name);
     }
     check(::seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0), "clone3");
+    // (SCMP_A0() is a C compound literal; spelled out for C++.)
     const auto newuser = static_cast<scmp_datum_t>(CLONE_NEWUSER);
-    check(::seccomp_rule_add(ctx, deny, SCMP_SYS(unshare), 1,
-                             SCMP_A0(SCMP_CMP_MASKED_EQ, newuser, newuser)),
+    const scmp_arg_cmp flags_has_newuser{0, SCMP_CMP_MASKED_EQ, newuser, newuser};
+    check(::seccomp_rule_add_array(ctx, deny, SCMP_SYS(unshare), 1, &flags_has_newuser),
           "unshare");
-    check(::seccomp_rule_add(ctx, deny, SCMP_SYS(clone), 1,
-                             SCMP_A0(SCMP_CMP_MASKED_EQ, newuser, newuser)),
-          "clone");
+    check(::seccomp_rule_add_array(ctx, deny, SCMP_SYS(clone), 1, &flags_has_newuser), "clone");
 
     // Export the compiled program through a memfd (libseccomp 2.5 has no in-memory export).
     util::UniqueFd mem(::memfd_create("drak-seccomp", MFD_CLOEXEC));
