@@ -677,6 +677,7 @@ AnalysisResult NativeEngine::run_wine(const AnalysisRequest& request, const Prog
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     server_reader.join();
+    server_trace.finish();
     client_reader.join();
     client_parser.finish();
     net.stop();

@@ -402,6 +402,31 @@ WineserverTrace::WineserverTrace(RecordWriter& writer, ProcessTable& processes,
                                  WineserverTraceOptions options)
     : writer_(writer), processes_(processes), options_(std::move(options)) {}
 
+WineserverTrace::~WineserverTrace() {
+    try {
+        finish();
+    } catch (...) {
+        // A failing sink already reported its error on an earlier write.
+    }
+}
+
+void WineserverTrace::finish() {
+    while (!held_creates_.empty()) {
+        release_held(held_creates_.begin()->first);
+    }
+}
+
+void WineserverTrace::release_held(std::uint32_t tid) {
+    auto it = held_creates_.find(tid);
+    if (it == held_creates_.end()) {
+        return;
+    }
+    auto record = std::move(it->second.record);
+    held_creates_.erase(it);
+    writer_.sink()(std::move(record));
+    ++records_;
+}
+
 std::int64_t WineserverTrace::pid_of(std::uint32_t tid) const {
     auto it = tid_pid_.find(tid);
     return it == tid_pid_.end() ? 0 : it->second;
@@ -477,6 +502,9 @@ void WineserverTrace::feed_line(const std::string& line) {
         return;
     }
     std::string name = rest.substr(0, paren);
+    if (name != "new_thread" && held_creates_.count(tid) != 0) {
+        release_held(tid);  // no first thread followed: write the record as it is
+    }
     if (rest.compare(paren, 5, "() = ") == 0) {
         std::string tail = rest.substr(paren + 5);
         auto sp = tail.find(' ');
@@ -664,6 +692,12 @@ void WineserverTrace::on_reply(std::uint32_t tid, const std::string& name,
             return;
         }
         std::uint32_t h = hex32(arg("process"));
+        if (auto held = held_creates_.find(tid);
+            held != held_creates_.end() && held->second.process_handle == h) {
+            held->second.record["NewThreadHandle"] = format_hex(hex32(result("handle")));
+            held->second.record["NewTid"] = static_cast<std::int64_t>(hex32(result("tid")));
+            release_held(tid);
+        }
         std::int64_t target = pid;
         if (h != kCurrentProcess) {
             auto& procs = state_[pid].procs;
@@ -709,8 +743,13 @@ void WineserverTrace::on_reply(std::uint32_t tid, const std::string& name,
         // and starts runs under services.exe, not under the sample.
         const bool report = traced(pid) || (first_pid_ && options_.skip_unix_started > 0);
         if (report) {
-            writer_.sink()(std::move(r));
-            ++records_;
+            release_held(tid);
+            if (ok) {
+                held_creates_[tid] = HeldCreate{std::move(r), handle};
+            } else {
+                writer_.sink()(std::move(r));
+                ++records_;
+            }
         }
         if (ok) {
             st.procs[handle] = new_pid;

@@ -66,6 +66,13 @@ class WineserverTrace {
     // over-long lines are ignored. Never throws on bad input.
     void feed_line(const std::string& line);
 
+    // finish writes what is still held back (a process-creation record waiting for the
+    // creator's new_thread reply). Call it once the trace has ended; the destructor does too.
+    void finish();
+    ~WineserverTrace();
+    WineserverTrace(const WineserverTrace&) = delete;
+    WineserverTrace& operator=(const WineserverTrace&) = delete;
+
     // first_pid is the Windows pid of the session's first process (the sample), once seen.
     std::optional<std::int64_t> first_pid() const { return first_pid_; }
     // first_tid is the first thread of that process (0 until seen).
@@ -107,6 +114,15 @@ class WineserverTrace {
     std::map<std::int64_t, bool> in_tree_;
     std::set<std::int64_t> created_;  // pids created by a traced new_process
     std::map<std::int64_t, int> bitness_;  // pid -> 32/64 when known (default 64)
+    // NtCreateUserProcess records held until the creating thread's next request: Wine creates
+    // the first thread with a separate new_thread(process=<handle>) right after new_process,
+    // and its reply gives NewTid / NewThreadHandle. Keyed by the creating thread.
+    struct HeldCreate {
+        nlohmann::ordered_json record;
+        std::uint32_t process_handle = 0;
+    };
+    std::map<std::uint32_t, HeldCreate> held_creates_;
+    void release_held(std::uint32_t tid);
     std::set<std::int64_t> live_;     // reported processes not yet seen to exit
     std::atomic<bool> sample_started_{false};
     std::atomic<std::size_t> live_count_{0};

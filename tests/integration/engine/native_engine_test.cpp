@@ -195,7 +195,8 @@ TEST(NativeEngine, Win64GroundTruthProgram) {
          tls = false, exited = false, tls_key = false;
     for (const auto& r : recs) {
         if (r["Plugin"] == "procmon" && string_field(r, "Method") == "NtCreateUserProcess" &&
-            r["PID"] == pid && r["Bitness"] == 64 &&
+            r["PID"] == pid && r["Bitness"] == 64 && r["NewTid"].get<std::int64_t>() > 0 &&
+            r["NewThreadHandle"] != "0x0" &&
             r["CommandLine"].get<std::string>().find("child") != std::string::npos) {
             child = true;
         }

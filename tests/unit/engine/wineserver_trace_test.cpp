@@ -195,6 +195,55 @@ TEST(WineserverTrace, NewProcessBitnessComesFromTheImageAndTheCreator) {
     EXPECT_EQ((*c2)["Bitness"], 64);
 }
 
+// Wine creates the new process's first thread with a separate new_thread(process=<handle>)
+// from the creating thread right after new_process: its reply fills NewTid and
+// NewThreadHandle. Other threads' lines in between do not release the record early.
+TEST(WineserverTrace, NewTidComesFromTheCreatorsNewThreadReply) {
+    util::TempDir dir("wst");
+    util::FixedStepClock clock(1700000000.0, 0.125);
+    ProcessTable table;
+    {
+        RecordWriter writer(dir.path() / "drakmon.log", clock);
+        WineserverTraceOptions opt;
+        opt.first_image = "C:\\x.exe";
+        WineserverTrace trace(writer, table, opt);
+        for (const char* l : {
+                 "0024: init_first_thread( unix_pid=4, unix_tid=4, debug_level=0, reply_fd=8, wait_fd=10 )",
+                 "0024: init_first_thread() = 0 { pid=0020, tid=0024, info_size=0 }",
+                 "0024: new_process( flags=00000000, info={curdir=L\"C:\\\\\",dllpath=L\"\",imagepath=L\"C:\\\\a.exe\",cmdline=L\"a.exe\"} )",
+                 "0024: new_process() = 0 { info=0010, pid=0028, handle=0014 }",
+                 "0030: open_key( parent=0000, access=00020019, attributes=00000040, name=L\"x\" )",
+                 "0024: new_thread( process=0014, access=001fffff, flags=00000001, request_fd=-1, objattr={} )",
+                 "0024: *fd* 02f6 -> 28",
+                 "0024: new_thread() = 0 { tid=002c, handle=0018 }",
+                 // A second creation with no new_thread: written at the creator's next request.
+                 "0024: new_process( flags=00000000, info={imagepath=L\"C:\\\\b.exe\",cmdline=L\"b.exe\"} )",
+                 "0024: new_process() = 0 { info=0030, pid=0034, handle=0038 }",
+                 "0024: close_handle( handle=0038 )",
+                 // A third, still held when the trace ends: finish() writes it.
+                 "0024: new_process( flags=00000000, info={imagepath=L\"C:\\\\c.exe\",cmdline=L\"c.exe\"} )",
+                 "0024: new_process() = 0 { info=0040, pid=0044, handle=0048 }",
+             }) {
+            trace.feed_line(l);
+        }
+        trace.finish();
+        EXPECT_EQ(trace.records(), 3u);
+    }
+    std::vector<nlohmann::json> recs;
+    std::istringstream log(util::read_file(dir.path() / "drakmon.log"));
+    std::string line;
+    while (std::getline(log, line)) {
+        recs.push_back(nlohmann::json::parse(line));
+    }
+    ASSERT_EQ(recs.size(), 3u);
+    EXPECT_EQ(recs[0]["NewPid"], 0x28);
+    EXPECT_EQ(recs[0]["NewTid"], 0x2c);
+    EXPECT_EQ(recs[0]["NewThreadHandle"], "0x18");
+    EXPECT_EQ(recs[1]["NewPid"], 0x34);
+    EXPECT_EQ(recs[1]["NewTid"], 0);
+    EXPECT_EQ(recs[2]["NewPid"], 0x44);
+}
+
 TEST(WineserverTrace, DecodesStringsAndEscapes) {
     EXPECT_EQ(decode_wine_string(R"(C:\\a\"b\n\x01\u00e9\ud83d\ude00)"),
               "C:\\a\"b\n\x01\xc3\xa9\xf0\x9f\x98\x80");
