@@ -15,6 +15,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <mutex>
@@ -95,8 +97,31 @@ int exchange(int port, const std::string& request) {
     addr.sin_family = AF_INET;
     addr.sin_port = htons(static_cast<std::uint16_t>(port));
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    check(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0,
-          "multipart: connect");
+    // Thousands of connections a second: a transient refusal (the listener's short backlog,
+    // a port still being torn down) is retried; only a lasting failure breaks the invariant.
+    int connect_errno = 0;
+    for (int attempt = 0; attempt < 50; ++attempt) {
+        if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+            connect_errno = 0;
+            break;
+        }
+        connect_errno = errno;
+        if (connect_errno != ECONNREFUSED && connect_errno != EADDRNOTAVAIL &&
+            connect_errno != EAGAIN && connect_errno != EINTR && connect_errno != ETIMEDOUT) {
+            break;
+        }
+        ::close(fd);
+        fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        check(fd >= 0, "multipart: socket");
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+        std::this_thread::sleep_for(std::chrono::milliseconds(20 * (attempt + 1)));
+    }
+    if (connect_errno != 0) {
+        static std::string message;
+        message = std::string("multipart: connect: ") + std::strerror(connect_errno);
+        check(false, message.c_str());
+    }
     std::size_t sent = 0;
     while (sent < request.size()) {
         ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
@@ -113,6 +138,10 @@ int exchange(int port, const std::string& request) {
         if (n <= 0) break;
         answer.append(buf, static_cast<std::size_t>(n));
     }
+    // Abortive close (RST): the answer is complete, and no TIME_WAIT is left on either side,
+    // so a long run does not run the loopback out of ports.
+    linger abort_on_close{1, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof abort_on_close);
     ::close(fd);
     if (answer.rfind("HTTP/1.1 ", 0) != 0 || answer.size() < 12) return 0;
     return std::atoi(answer.substr(9, 3).c_str());
