@@ -294,6 +294,16 @@ bool resolved(const NativeRun& run, const std::string& name) {
     return false;
 }
 
+// fill_script: a shell sample writing 200 MB to `path`; when dd fails with ENOSPC it resolves
+// `dns_name` (netsim logs the query, so the test sees the sample got "disk full").
+std::string fill_script(const std::string& path, const std::string& dns_name) {
+    return "#!/bin/sh\n"
+           "if ! dd if=/dev/zero of=" + path + " bs=1M count=200 2>/tmp/err; then\n"
+           "  grep -q 'No space left' /tmp/err && getent hosts " + dns_name + "\n"
+           "fi\n"
+           "exit 0\n";
+}
+
 TEST(WritableQuota, PeFillingItsCDriveGetsDiskFullAndTheAnalysisFinishes) {
     ASSERT_TRUE(engine_test::in_isolated_netns());
     ASSERT_TRUE(wine64_available());
@@ -322,14 +332,7 @@ TEST(WritableQuota, ElfFillingItsHomeGetsEnospcAndTheAnalysisFinishes) {
     ASSERT_TRUE(engine_test::in_isolated_netns());
     NativeRun run;
     fs::path sample = run.tmp.path() / "fill.sh";
-    util::write_file_atomic(sample,
-                            "#!/bin/sh\n"
-                            "if ! dd if=/dev/zero of=/home/user/fill.bin bs=1M count=200 "
-                            "2>/tmp/err; then\n"
-                            "  grep -q 'No space left' /tmp/err && getent hosts "
-                            "enospc.drak-test.example\n"
-                            "fi\n"
-                            "exit 0\n");
+    util::write_file_atomic(sample, fill_script("/home/user/fill.bin", "enospc.drak-test.example"));
     auto opts = run.options();
     opts.writable_quota_bytes = 32ull << 20;
     run.analyze(opts, sample, "fill.sh", "linux", 30);
@@ -349,19 +352,13 @@ TEST(WritableQuota, ElfFillingItsHomeGetsEnospcAndTheAnalysisFinishes) {
 }
 
 // The tracer's output dir is writable by the sample's uid: writing 200 MB there hits its own
-// quota (not the host disk), the analysis finishes, and the home quota is untouched.
+// quota (not the host disk) and the analysis finishes.
 TEST(WritableQuota, ElfFillingTheTraceDirGetsEnospcAndTheAnalysisFinishes) {
     ASSERT_TRUE(engine_test::in_isolated_netns());
     NativeRun run;
     fs::path sample = run.tmp.path() / "fill-out.sh";
     util::write_file_atomic(sample,
-                            "#!/bin/sh\n"
-                            "if ! dd if=/dev/zero of=/analysis/out/junk.bin bs=1M count=200 "
-                            "2>/tmp/err; then\n"
-                            "  grep -q 'No space left' /tmp/err && getent hosts "
-                            "outfull.drak-test.example\n"
-                            "fi\n"
-                            "exit 0\n");
+                            fill_script("/analysis/out/junk.bin", "outfull.drak-test.example"));
     auto opts = run.options();
     opts.trace_quota_bytes = 16ull << 20;
     run.analyze(opts, sample, "fill-out.sh", "linux", 30);

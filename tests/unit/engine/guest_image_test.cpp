@@ -7,9 +7,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cstring>
 #include <filesystem>
 
+#include "pe_image.hpp"
 #include "util/fs.hpp"
 
 namespace engine::native {
@@ -17,21 +17,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A minimal PE header (what inspect_sample needs to tell PE32 from PE32+).
-std::string pe_image(bool pe64) {
-    std::string img(0x400, '\0');
-    auto put16 = [&](std::size_t off, std::uint16_t v) { std::memcpy(&img[off], &v, 2); };
-    auto put32 = [&](std::size_t off, std::uint32_t v) { std::memcpy(&img[off], &v, 4); };
-    img[0] = 'M';
-    img[1] = 'Z';
-    put32(0x3C, 0x80);
-    put32(0x80, 0x00004550);
-    put16(0x80 + 4, pe64 ? 0x8664 : 0x14c);
-    put16(0x80 + 20, pe64 ? 240 : 224);
-    put16(0x80 + 22, 0x0002);
-    put16(0x80 + 24, pe64 ? 0x20b : 0x10b);
-    return img;
-}
+// A minimal PE image of the given bitness.
+std::string pe_image(bool pe64) { return engine_test::make_pe(pe64, false, {}); }
 
 TEST(GuestImage, MapsDrivesAndWow64Redirection) {
     const std::string prefix = "/home/user/.wine";
