@@ -362,9 +362,10 @@ void S3Client::create_bucket(const std::string& bucket) {
 }
 
 bool S3Client::ensure_bucket(const std::string& bucket) {
-    if (bucket_exists(bucket)) {
-        return false;
-    }
+    return !bucket_exists(bucket) && create_missing_bucket(bucket);
+}
+
+bool S3Client::create_missing_bucket(const std::string& bucket) {
     try {
         create_bucket(bucket);
         return true;

@@ -77,6 +77,9 @@ class S3Client {
     // router + GC instances): a create that loses the race gets 409 BucketAlreadyExists from
     // s3rver and AWS alike, so a 409 is accepted when a second HEAD then finds the bucket.
     bool ensure_bucket(const std::string& bucket);
+    // create_missing_bucket is ensure_bucket for a caller whose own HEAD just found the bucket
+    // missing: PUT, with the same 409 tolerance; true when this call created it.
+    bool create_missing_bucket(const std::string& bucket);
 
     // put_object stores `data` in one PUT (with Content-MD5) and returns the ETag (unquoted).
     std::string put_object(const std::string& bucket, const std::string& key,

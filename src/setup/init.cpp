@@ -143,7 +143,7 @@ std::vector<std::string> check_s3(const karton::Config& cfg, bool make_buckets,
                 out << "warning: bucket " << b << " does not exist (--no-s3-make-buckets)\n";
                 continue;
             }
-            if (client.ensure_bucket(b)) {
+            if (client.create_missing_bucket(b)) {
                 out << "created bucket " << b << "\n";
                 created.push_back(b);
             }

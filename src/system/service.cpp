@@ -57,7 +57,7 @@ void SystemService::ensure_bucket() {
                       "create it, please use --setup-bucket flag");
         throw BucketMissingError("bucket " + settings_.bucket + " is missing");
     }
-    if (s3_->ensure_bucket(settings_.bucket)) {
+    if (s3_->create_missing_bucket(settings_.bucket)) {
         log_->log(karton::LogLevel::Info,
                   "Bucket " + settings_.bucket + " was missing. Created a new one.");
     }
